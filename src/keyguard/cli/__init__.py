@@ -1,0 +1,21 @@
+"""The `keyguard` command line: thin wrappers that parse, call the library and render."""
+
+from __future__ import annotations
+
+import typer
+
+from keyguard.cli import hook, scan
+
+app = typer.Typer(
+    name="keyguard",
+    help="Protect Binance API keys: find leaked keys, verify them, respond to a leak, keep keys safe.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command(name="scan")(scan.scan_command)
+app.add_typer(hook.app, name="hook")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,164 @@
+"""`keyguard scan`: find Binance keys in files, directories, stdin or the staged changes."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+
+from keyguard.config import ConfigError, load_settings
+from keyguard.report.baseline import BaselineError, apply_baseline, load_baseline, write_baseline
+from keyguard.report.json_format import render_json
+from keyguard.report.sarif_format import render_sarif
+from keyguard.report.text_format import render_text
+from keyguard.scanner import ScanOptions, ScanResult, scan
+from keyguard.sources.gitrepo import GitError
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+PROGRESS_MIN_BYTES = 50 * 1024 * 1024
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
+class EngineChoice(StrEnum):
+    auto = "auto"
+    hyperscan = "hyperscan"
+    re = "re"
+
+
+def _fail(message: str) -> typer.Exit:
+    Console(stderr=True).print(f"[red]keyguard: {message}[/red]")
+    return typer.Exit(EXIT_ERROR)
+
+
+def _run_with_progress(options: ScanOptions, show: bool) -> ScanResult:
+    if not show:
+        return scan(options)
+    console = Console(stderr=True)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("scanning", total=None)
+
+        def advance(done: int, total: int) -> None:
+            if total >= PROGRESS_MIN_BYTES:
+                bar.update(task, completed=done, total=total)
+
+        return scan(options, progress=advance)
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+def scan_command(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Files or directories to scan (default: the current directory); '-' reads stdin."
+        ),
+    ] = None,
+    output_format: Annotated[
+        OutputFormat | None, typer.Option("--format", "-f", help="Output format: text, json or sarif.")
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to FILE.")] = None,
+    staged: Annotated[
+        bool, typer.Option("--staged", help="Scan what is staged for the next commit (pre-commit hook).")
+    ] = False,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", "-x", help="Skip paths matching GLOB (repeatable).")
+    ] = None,
+    include_deps: Annotated[
+        bool, typer.Option("--include-deps", help="Also scan .venv, node_modules, site-packages ...")
+    ] = False,
+    include_examples: Annotated[
+        bool,
+        typer.Option(
+            "--include-examples", help="Report Binance's public documentation example keys (as info)."
+        ),
+    ] = False,
+    baseline: Annotated[
+        Path | None, typer.Option("--baseline", help="Ignore findings recorded in this baseline file.")
+    ] = None,
+    write_baseline_to: Annotated[
+        Path | None,
+        typer.Option("--write-baseline", help="Record the current findings as accepted, then exit 0."),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="Settings file (default: .keyguard.toml or pyproject.toml)."),
+    ] = None,
+    engine: Annotated[EngineChoice, typer.Option("--engine", help="Matching engine.")] = EngineChoice.auto,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per core).")] = 0,
+) -> None:
+    """Find Binance API keys, secrets and private keys. Exit 0: none found, 1: found, 2: error.
+
+    Examples:\n
+      keyguard scan\n
+      keyguard scan bots/ ~/.config/freqtrade --format json --output findings.json\n
+      cat bot.log | keyguard scan -\n
+      keyguard scan --staged
+    """
+    try:
+        settings = load_settings(".", config)
+    except ConfigError as error:
+        raise _fail(str(error)) from None
+    for warning in settings.warnings:
+        Console(stderr=True).print(f"[yellow]{warning}[/yellow]")
+    values = settings.values
+    fmt = output_format or OutputFormat(values.get("format", "text"))
+    baseline = baseline or (Path(values["baseline"]) if "baseline" in values else None)
+    options = ScanOptions(
+        paths=list(paths) if paths else ([] if staged else ["."]),
+        staged=staged,
+        exclude=[*values.get("exclude", []), *(exclude or [])],
+        include_deps=include_deps or values.get("include_deps", False),
+        include_examples=include_examples or values.get("include_examples", False),
+        engine=engine.value,
+        jobs=jobs,
+    )
+    try:
+        accepted = load_baseline(baseline) if baseline else set()
+        show_progress = fmt is OutputFormat.text and output is None and sys.stdout.isatty()
+        result = _run_with_progress(options, show_progress)
+    except (BaselineError, GitError) as error:
+        raise _fail(str(error)) from None
+    if write_baseline_to is not None:
+        write_baseline(write_baseline_to, result.findings)
+        Console(stderr=True).print(f"wrote {len(result.findings)} accepted findings to {write_baseline_to}")
+        raise typer.Exit(EXIT_CLEAN)
+    result.findings, baselined = apply_baseline(result.findings, accepted)
+    result.stats["findings"] = len(result.findings)
+    result.stats["baselined"] = baselined
+    try:
+        if fmt is OutputFormat.json:
+            _emit(render_json(result), output)
+        elif fmt is OutputFormat.sarif:
+            _emit(render_sarif(result), output)
+        elif output is None:
+            render_text(result, Console(), baselined)
+        else:
+            with output.open("w", encoding="utf-8") as handle:
+                render_text(result, Console(file=handle, width=200, no_color=True), baselined)
+    except OSError as error:
+        raise _fail(f"cannot write {output}: {error.strerror or error}") from None
+    leaks = [f for f in result.findings if f.severity != "info"]
+    raise typer.Exit(EXIT_FINDINGS if leaks else EXIT_CLEAN)

@@ -1,0 +1,1 @@
+"""Matching engine, precision filters, pairing and the findings they produce."""

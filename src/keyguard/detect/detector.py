@@ -1,0 +1,145 @@
+"""Turns the engine's rule matches in one file's bytes into findings: filters, context, severity."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from keyguard.detect.engine import Engine
+from keyguard.detect.filters import placeholder_reason
+from keyguard.detect.findings import Finding, redact, secret_sha256
+from keyguard.detect.pairing import pair_findings
+from keyguard.rules import GROUP_KINDS, Rule, load_example_keys
+
+BINANCE = b"binance"
+NEARBY_BYTES = 2048
+ALLOW_MARKER = b"keyguard:allow"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One captured value before it becomes a finding."""
+
+    rule_index: int
+    kind: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Bytes of one file (or a piece of a large one) and where they sit in it."""
+
+    data: bytes
+    offset: int = 0  # byte offset of data[0] in the file
+    line: int = 1  # line number of data[0]
+    keep_from: int = 0  # findings starting before this index belong to the previous piece
+    keep_until: int | None = None  # ... and from this index on, to the next piece
+
+
+class Detector:
+    def __init__(self, rules: Sequence[Rule], engine: Engine, include_examples: bool = False) -> None:
+        self.rules = tuple(rules)
+        self.engine = engine
+        self.include_examples = include_examples
+        self._examples = load_example_keys()
+        self._severity_overrides = {rule.id: rule.severity for rule in self.rules if rule.severity}
+
+    def scan_file(self, chunks: Iterable[Chunk], path: str, **fields: object) -> list[Finding]:
+        """All findings in a file given as chunks; `fields` (local_only, source ...) are set on each."""
+        path_names_binance = BINANCE in path.lower().encode("utf-8", "replace")
+        findings: list[Finding] = []
+        for chunk in chunks:
+            findings.extend(self._scan_chunk(chunk, path, path_names_binance))
+        for finding in findings:
+            for name, value in fields.items():
+                setattr(finding, name, value)
+        pair_findings(findings)
+        for finding in findings:
+            finding.severity = self._severity(finding)
+        return findings
+
+    def _candidates(self, data: bytes) -> list[Candidate]:
+        seen: dict[tuple[int, int], Candidate] = {}
+        for rule_index, match in self.engine.matches(data):
+            for group, value in match.groupdict().items():
+                if value is None:
+                    continue
+                span = match.span(group)
+                # an earlier (higher-priority) rule keeps a value two rules both capture
+                if span not in seen or seen[span].rule_index > rule_index:
+                    seen[span] = Candidate(rule_index, GROUP_KINDS[group], *span)
+        return sorted(seen.values(), key=lambda c: (c.start, c.rule_index))
+
+    def _scan_chunk(self, chunk: Chunk, path: str, path_names_binance: bool) -> list[Finding]:
+        data = chunk.data
+        keep_until = len(data) if chunk.keep_until is None else chunk.keep_until
+        candidates = [c for c in self._candidates(data) if chunk.keep_from <= c.start < keep_until]
+        kept: list[tuple[Candidate, bytes, bool]] = []
+        for cand in candidates:
+            value = data[cand.start : cand.end]
+            if cand.kind != "private_key" and placeholder_reason(value):
+                continue
+            example = secret_sha256(value) in self._examples
+            if example and not self.include_examples:
+                continue
+            kept.append((cand, value, example))
+        file_has_key = any(not ex and c.kind != "private_key" for c, _, ex in kept)
+        file_names_binance = path_names_binance or BINANCE in data.lower()
+        findings = []
+        for cand, value, example in kept:
+            rule = self.rules[cand.rule_index]
+            nearby = path_names_binance or self._binance_nearby(data, cand)
+            if rule.requires == "binance_nearby" and not nearby:
+                continue
+            if rule.requires == "binance_file" and not (file_names_binance or file_has_key):
+                continue
+            if self._allowed(data, cand.start):
+                continue
+            findings.append(self._finding(chunk, path, rule, cand, value, example, nearby))
+        return findings
+
+    @staticmethod
+    def _binance_nearby(data: bytes, cand: Candidate) -> bool:
+        window = data[max(0, cand.start - NEARBY_BYTES) : cand.end + NEARBY_BYTES]
+        return BINANCE in window.lower()
+
+    @staticmethod
+    def _allowed(data: bytes, start: int) -> bool:
+        line_start = data.rfind(b"\n", 0, start) + 1
+        line_end = data.find(b"\n", start)
+        return ALLOW_MARKER in data[line_start : len(data) if line_end < 0 else line_end]
+
+    @staticmethod
+    def _finding(
+        chunk: Chunk, path: str, rule: Rule, cand: Candidate, value: bytes, example: bool, nearby: bool
+    ) -> Finding:
+        data = chunk.data
+        line = chunk.line + data.count(b"\n", 0, cand.start)
+        line_start = data.rfind(b"\n", 0, cand.start) + 1
+        column = len(data[line_start : cand.start].decode("utf-8", "replace")) + 1
+        return Finding(
+            rule_id=rule.id,
+            kind=cand.kind,
+            path=path,
+            line=line,
+            column=column,
+            end_line=line + value.count(b"\n"),
+            secret_sha256=secret_sha256(value),
+            redacted=redact(value),
+            severity="",
+            confidence="high" if rule.specific or nearby else "medium",
+            description=rule.name,
+            example=example,
+            offset=chunk.offset + cand.start,
+        )
+
+    def _severity(self, finding: Finding) -> str:
+        if finding.example:
+            return "info"
+        override = self._severity_overrides.get(finding.rule_id)
+        if override:
+            return override
+        if finding.paired_with:
+            return "critical"
+        return "medium" if finding.kind == "api_key" else "high"

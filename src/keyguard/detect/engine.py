@@ -1,0 +1,105 @@
+"""Matching engines: Hyperscan (one pass over all rules) and pure `re` (fallback), same findings.
+
+Hyperscan compiles every rule in prefilter mode, which matches a superset of the rule, and reports
+where candidate matches end. `re` then confirms only the stretch between the first and the last
+candidate end of each rule that fired. Because a rule's match is at most `max_width` bytes long and
+ends where Hyperscan reported an end, the confirmed matches are exactly those `re.finditer` finds over
+the whole text, which is what the pure-`re` engine does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+from keyguard.rules import Rule
+
+# Room for lookahead assertions past a match's last byte; rule lookaheads are far shorter.
+LOOKAROUND_MARGIN = 64
+
+RuleMatch = tuple[int, re.Match[bytes]]
+
+
+class Engine(Protocol):
+    name: str
+
+    def matches(self, data: bytes) -> Iterator[RuleMatch]:
+        """Each rule's matches in `data`, as (rule index, match), rule by rule in order."""
+        ...
+
+
+class RegexEngine:
+    name = "re"
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self._patterns = [rule.compiled() for rule in rules]
+
+    def matches(self, data: bytes) -> Iterator[RuleMatch]:
+        for index, pattern in enumerate(self._patterns):
+            for match in pattern.finditer(data):
+                yield index, match
+
+
+class HyperscanEngine:
+    name = "hyperscan"
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        import hyperscan
+
+        self._patterns = [rule.compiled() for rule in rules]
+        self._widths = [rule.max_width for rule in rules]
+        self._database = hyperscan.Database()
+        self._database.compile(
+            expressions=[rule.prefilter for rule in rules],
+            ids=list(range(len(rules))),
+            elements=len(rules),
+            flags=[hyperscan.HS_FLAG_PREFILTER] * len(rules),
+        )
+
+    def matches(self, data: bytes) -> Iterator[RuleMatch]:
+        first_end: dict[int, int] = {}
+        last_end: dict[int, int] = {}
+
+        def on_candidate(rule_index: int, _from: int, end: int, _flags: int, _context: object) -> None:
+            if rule_index not in first_end:
+                first_end[rule_index] = end
+            last_end[rule_index] = end
+
+        self._database.scan(data, match_event_handler=on_candidate)
+        for index in sorted(first_end):
+            yield from (
+                (index, match)
+                for match in confirm_between(
+                    self._patterns[index], data, first_end[index], last_end[index], self._widths[index]
+                )
+            )
+
+
+def confirm_between(
+    pattern: re.Pattern[bytes], data: bytes, first_end: int, last_end: int, width: int
+) -> Iterator[re.Match[bytes]]:
+    """The matches `pattern.finditer(data)` would give, knowing all of them end in [first_end, last_end]."""
+    start = max(0, first_end - width)
+    stop = min(len(data), last_end + width + LOOKAROUND_MARGIN)
+    for match in pattern.finditer(data, start, stop):
+        if match.start() > last_end or match.end() > last_end:
+            break
+        yield match
+
+
+def hyperscan_available() -> bool:
+    try:
+        import hyperscan  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def build_engine(rules: Sequence[Rule], name: str = "auto") -> Engine:
+    """`auto` picks Hyperscan when it imports, else `re`."""
+    if name == "re" or (name == "auto" and not hyperscan_available()):
+        return RegexEngine(rules)
+    if name in ("auto", "hyperscan"):
+        return HyperscanEngine(rules)
+    raise ValueError(f"unknown engine {name!r} (use auto, hyperscan or re)")

@@ -1,0 +1,53 @@
+"""The finding record and the only ways a secret value may be shown: a hash and a redacted form."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+_PEM_ARMOUR = re.compile(rb"-----[A-Z ]+-----|\\[nr]|\s")
+
+
+def secret_sha256(value: bytes) -> str:
+    return hashlib.sha256(value).hexdigest()
+
+
+def redact(value: bytes) -> str:
+    """First 4 and last 4 characters of the key material (PEM armour and line breaks removed)."""
+    material = _PEM_ARMOUR.sub(b"", value) if value.startswith(b"-----") else value
+    text = material.decode("ascii", "replace")
+    if len(text) <= 12:
+        return "…"
+    return f"{text[:4]}…{text[-4:]}"
+
+
+@dataclass
+class Finding:
+    rule_id: str
+    kind: str
+    path: str
+    line: int
+    column: int
+    secret_sha256: str
+    redacted: str
+    severity: str
+    confidence: str
+    description: str
+    end_line: int = 0
+    paired_with: str | None = None
+    local_only: bool = False
+    example: bool = False
+    source: str = "file"
+    # where the value starts in its file (bytes); used for ordering and pairing, not rendered
+    offset: int = field(default=0, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        del data["offset"]
+        return data
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.offset, self.rule_id)

@@ -1,0 +1,1 @@
+"""Renders findings (text, json, sarif) and filters accepted ones (baseline, inline allow)."""

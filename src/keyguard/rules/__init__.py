@@ -1,0 +1,114 @@
+"""Detection rules, loaded from the YAML files beside this module."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+import yaml
+
+try:  # the parser moved in 3.11; the old name warns
+    from re import _parser as sre_parse
+except ImportError:  # pragma: no cover
+    import sre_parse  # type: ignore[no-redef]
+
+Kind = Literal["api_key", "secret", "private_key"]
+Requirement = Literal["binance_nearby", "binance_file"]
+
+GROUP_KINDS: dict[str, Kind] = {"key": "api_key", "secret": "secret", "private_key": "private_key"}
+_MACRO = re.compile(r"\{([A-Z0-9_]+)\}")
+
+
+class RuleError(ValueError):
+    """A rule file is malformed."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    pattern: bytes
+    requires: Requirement | None
+    specific: bool
+    severity: str | None
+    prefilter: bytes  # what Hyperscan compiles; its matches end wherever the pattern's do
+    examples: tuple[str, ...]
+    negative_examples: tuple[str, ...]
+
+    @property
+    def max_width(self) -> int:
+        return _max_width(self.pattern)
+
+    def compiled(self) -> re.Pattern[bytes]:
+        return _compile(self.pattern)
+
+
+@dataclass(frozen=True)
+class ExampleKey:
+    sha256: str
+    kind: Kind
+    source: str
+
+
+@cache
+def _compile(pattern: bytes) -> re.Pattern[bytes]:
+    return re.compile(pattern)
+
+
+def _max_width(pattern: bytes) -> int:
+    width = sre_parse.parse(pattern.decode()).getwidth()[1]
+    if width >= sre_parse.MAXREPEAT:
+        raise RuleError(f"pattern has no bounded width: {pattern!r}")
+    return width
+
+
+def _expand(text: str, macros: dict[str, str]) -> str:
+    return _MACRO.sub(lambda m: macros.get(m.group(1), m.group(0)), text)
+
+
+def _parse_rule(raw: dict, macros: dict[str, str]) -> Rule:
+    try:
+        pattern = _expand(raw["pattern"], macros).encode()
+        rule = Rule(
+            id=raw["id"],
+            name=raw["name"],
+            pattern=pattern,
+            requires=raw.get("requires"),
+            specific=bool(raw.get("specific", False)),
+            severity=raw.get("severity"),
+            prefilter=_expand(raw.get("prefilter", raw["pattern"]), macros).encode(),
+            examples=tuple(raw.get("examples", ())),
+            negative_examples=tuple(raw.get("negative_examples", ())),
+        )
+    except KeyError as missing:
+        raise RuleError(f"rule {raw.get('id', '?')} lacks {missing}") from None
+    compiled = rule.compiled()
+    unknown = set(compiled.groupindex) - set(GROUP_KINDS)
+    if unknown or not compiled.groupindex:
+        raise RuleError(f"rule {rule.id}: named groups must be among {sorted(GROUP_KINDS)}")
+    if rule.requires not in (None, "binance_nearby", "binance_file"):
+        raise RuleError(f"rule {rule.id}: unknown requirement {rule.requires!r}")
+    _max_width(pattern)
+    return rule
+
+
+@cache
+def load_rules() -> tuple[Rule, ...]:
+    """The built-in rules, in priority order (earlier rules win when two match the same value)."""
+    data = yaml.safe_load(resources.files(__package__).joinpath("binance.yaml").read_text("utf-8"))
+    macros = data.get("macros", {})
+    rules = tuple(_parse_rule(raw, macros) for raw in data["rules"])
+    ids = [r.id for r in rules]
+    if len(ids) != len(set(ids)):
+        raise RuleError("duplicate rule ids")
+    return rules
+
+
+@cache
+def load_example_keys() -> dict[str, ExampleKey]:
+    """Public documentation example credentials, by SHA-256 of their value."""
+    data = yaml.safe_load(resources.files(__package__).joinpath("example_keys.yaml").read_text("utf-8"))
+    return {e["sha256"]: ExampleKey(e["sha256"], e["kind"], e["source"]) for e in data["examples"]}

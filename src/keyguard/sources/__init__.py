@@ -1,0 +1,1 @@
+"""Where bytes come from: files and directories, stdin, the git index."""

@@ -1,0 +1,90 @@
+"""Reads a byte stream as overlapping chunks, so large files are never loaded whole."""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from keyguard.detect.detector import Chunk
+
+CHUNK_BYTES = 8 * 1024 * 1024
+# Larger than the widest rule match plus the context a finding looks at around itself.
+OVERLAP_BYTES = 64 * 1024
+BINARY_SNIFF_BYTES = 8000
+
+_ARCHIVE_MAGIC = (
+    (0, b"PK\x03\x04"),
+    (0, b"\x1f\x8b"),
+    (0, b"BZh"),
+    (0, b"\xfd7zXZ\x00"),
+    (0, b"7z\xbc\xaf\x27\x1c"),
+    (257, b"ustar"),
+)
+
+
+class NotText(Exception):
+    """The stream is binary (or an archive) and is not scanned as text."""
+
+
+def _kind_of_binary(head: bytes) -> str | None:
+    for offset, magic in _ARCHIVE_MAGIC:
+        if head[offset : offset + len(magic)] == magic:
+            return "archive (not scanned yet)"
+    if b"\x00" in head[:BINARY_SNIFF_BYTES]:
+        return "binary"
+    return None
+
+
+def _utf16_to_utf8(data: bytes) -> bytes | None:
+    for bom, codec in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(codec).encode("utf-8")
+            except UnicodeDecodeError:
+                return None
+    return None
+
+
+def _read_full(stream: BinaryIO, size: int) -> bytes:
+    parts = []
+    while size > 0:
+        part = stream.read(size)
+        if not part:
+            break
+        parts.append(part)
+        size -= len(part)
+    return b"".join(parts)
+
+
+def iter_chunks(
+    stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES, overlap: int = OVERLAP_BYTES
+) -> Iterator[Chunk]:
+    """Chunks of the stream, each overlapping the previous one; each finding belongs to one chunk.
+
+    Raises NotText before yielding anything when the stream is binary.
+    """
+    if chunk_bytes <= 2 * overlap:
+        raise ValueError("chunk_bytes must exceed twice the overlap")
+    data = _read_full(stream, chunk_bytes)
+    reason = _kind_of_binary(data)
+    if reason:
+        converted = _utf16_to_utf8(data) if reason == "binary" and len(data) < chunk_bytes else None
+        if converted is None:
+            raise NotText(reason)
+        yield Chunk(converted)
+        return
+    offset, line, keep_from = 0, 1, 0
+    while True:
+        more = _read_full(stream, chunk_bytes - overlap) if len(data) >= chunk_bytes else b""
+        if not more:
+            yield Chunk(data, offset, line, keep_from)
+            return
+        keep_until = len(data) - overlap // 2
+        yield Chunk(data, offset, line, keep_from, keep_until)
+        carried = data[-overlap:]
+        consumed = len(data) - overlap
+        line += data.count(b"\n", 0, consumed)
+        offset += consumed
+        data = carried + more
+        keep_from = overlap - overlap // 2
