@@ -59,7 +59,9 @@ def _venv(path: Path, packages: list[str]) -> Path:
 def _site_packages(bin_dir: Path) -> Path:
     out = subprocess.run(
         [str(bin_dir / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return Path(out.stdout.strip())
 
@@ -77,7 +79,11 @@ def _tree_size(tree: Path) -> tuple[int, int]:
 
 def _measure(tool: Tool) -> tuple[float, int, int]:
     done = subprocess.run(
-        [sys.executable, "-c", MEASURE, *tool.command], cwd=tool.cwd, capture_output=True, text=True, check=True
+        [sys.executable, "-c", MEASURE, *tool.command],
+        cwd=tool.cwd,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     seconds, rss, code = done.stdout.split()
     return float(seconds), int(rss), int(code)
@@ -87,15 +93,27 @@ def _keyguard_findings(tree: Path) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "findings.json"
         subprocess.run(
-            [sys.executable, "-m", "keyguard", "scan", str(tree), "--include-examples", "-f", "json", "-o",
-             str(report)],
+            [
+                sys.executable,
+                "-m",
+                "keyguard",
+                "scan",
+                str(tree),
+                "--include-examples",
+                "-f",
+                "json",
+                "-o",
+                str(report),
+            ],
             check=False,
         )
         return json.loads(report.read_text())["findings"]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--tree", type=Path, help="scan this tree instead of building the site-packages one")
     args = parser.parse_args()
@@ -103,16 +121,42 @@ def main() -> None:
     tree = args.tree or _site_packages(_venv(CACHE / "target", TARGET_PACKAGES))
     peers = _venv(CACHE / "peers", PEER_PACKAGES)
     files, size = _tree_size(tree)
-    print(f"tree: {tree}\n      {files} files, {size / 1e6:.1f} MB, {os.cpu_count()} cores, {args.runs} runs each\n")
+    print(f"tree: {tree}")
+    print(f"      {files} files, {size / 1e6:.1f} MB, {os.cpu_count()} cores, {args.runs} runs each\n")
 
     out = Path(tempfile.mkdtemp())
     tools = [
-        Tool("keyguard", [sys.executable, "-m", "keyguard", "scan", str(tree), "-f", "json", "-o",
-                          str(out / "kg.json")]),
-        Tool("kingfisher", [str(peers / "kingfisher"), "scan", str(tree), "-f", "json", "--no-validate",
-                            "--no-update-check", "-q", "-o", str(out / "kf.json")]),
-        Tool("betterleaks", [str(peers / "betterleaks"), str(tree), "--no-banner", "--exit-code", "0", "-o",
-                             str(out / "bl.json")]),
+        Tool(
+            "keyguard",
+            [sys.executable, "-m", "keyguard", "scan", str(tree), "-f", "json", "-o", str(out / "kg.json")],
+        ),
+        Tool(
+            "kingfisher",
+            [
+                str(peers / "kingfisher"),
+                "scan",
+                str(tree),
+                "-f",
+                "json",
+                "--no-validate",
+                "--no-update-check",
+                "-q",
+                "-o",
+                str(out / "kf.json"),
+            ],
+        ),
+        Tool(
+            "betterleaks",
+            [
+                str(peers / "betterleaks"),
+                str(tree),
+                "--no-banner",
+                "--exit-code",
+                "0",
+                "-o",
+                str(out / "bl.json"),
+            ],
+        ),
         Tool("detect-secrets", [str(peers / "detect-secrets"), "scan", "--all-files", "."], cwd=tree),
         Tool("floor (cat)", ["sh", "-c", f"find '{tree}' -type f -print0 | xargs -0 cat > /dev/null"]),
     ]
@@ -124,15 +168,17 @@ def main() -> None:
             seconds, rss, _code = _measure(tool)
             results.setdefault(tool.name, []).append((seconds, rss))
     medians = {
-        name: (statistics.median(s for s, _ in runs), max(r for _, r in runs)) for name, runs in results.items()
+        name: (statistics.median(s for s, _ in runs), max(r for _, r in runs))
+        for name, runs in results.items()
     }
     ours = medians["keyguard"][0]
     print(f"{'tool':16} {'median s':>9} {'MB/s':>8} {'peak RSS MB':>12} {'time / keyguard':>16}")
     for name, (seconds, rss) in medians.items():
-        print(f"{name:16} {seconds:9.2f} {size / 1e6 / seconds:8.1f} {rss / 1024:12.0f} {seconds / ours:16.2f}")
+        speed = size / 1e6 / seconds
+        print(f"{name:16} {seconds:9.2f} {speed:8.1f} {rss / 1024:12.0f} {seconds / ours:16.2f}")
     floor = medians["floor (cat)"][0]
     kingfisher = medians["kingfisher"][0]
-    print(f"\nkeyguard is {kingfisher / ours:.2f}x Kingfisher's speed and {ours / floor:.2f}x the cat floor's time")
+    print(f"\nkeyguard: {kingfisher / ours:.2f}x Kingfisher's speed, {ours / floor:.2f}x the floor's time")
 
     print("\nkeyguard findings in the tree (with --include-examples):")
     for f in _keyguard_findings(tree):
