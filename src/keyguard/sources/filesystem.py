@@ -90,8 +90,10 @@ def walk(
     real_root = os.path.realpath(root)
     shown_root = display_path(root)
 
+    prefix = "" if shown_root == "." else os.path.join(shown_root, "")
+
     def shown(relative: str) -> str:
-        return relative if shown_root == "." else os.path.join(shown_root, relative)
+        return prefix + relative
 
     # (directory to read, its path relative to root, its real path, the repository it belongs to)
     stack: list[tuple[str, str, str, str | None]] = [(root, "", real_root, work_tree_root(real_root))]
@@ -107,13 +109,14 @@ def walk(
         is_tracked_path = _tracked_checker(repo)
         subdirectories = []
         for entry in entries:
-            relative = os.path.join(relative_directory, entry.name) if relative_directory else entry.name
+            name = entry.name
+            relative = f"{relative_directory}{os.sep}{name}" if relative_directory else name
             if exclude and _excluded(relative, exclude):
                 continue
-            real_path = os.path.join(real_directory, entry.name)
+            real_path = f"{real_directory}{os.sep}{name}"
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if entry.name not in NEVER_WALKED and (include_deps or not is_dependency_dir(entry.path)):
+                    if name not in NEVER_WALKED and (include_deps or not is_dependency_dir(entry.path)):
                         subdirectories.append((entry.path, relative, real_path, repo))
                     continue
                 if entry.is_symlink() and os.path.isdir(entry.path):
