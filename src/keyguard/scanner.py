@@ -57,8 +57,10 @@ def _detector(include_examples: bool, engine: str) -> Detector:
     return Detector(rules, build_engine(rules, engine), include_examples=include_examples)
 
 
-def _scan_stream(detector: Detector, stream: BinaryIO, path: str, **fields: object) -> list[Finding]:
-    return detector.scan_file(iter_chunks(stream), path, **fields)
+def _scan_stream(
+    detector: Detector, stream: BinaryIO, path: str, size: int | None = None, **fields: object
+) -> list[Finding]:
+    return detector.scan_file(iter_chunks(stream, size_hint=size), path, **fields)
 
 
 def _scan_targets(
@@ -70,8 +72,11 @@ def _scan_targets(
     scanned = files = 0
     for target in batch:
         try:
-            with open(target.path, "rb") as stream:
-                findings.extend(_scan_stream(detector, stream, target.display, local_only=target.local_only))
+            with open(target.path, "rb", buffering=0) as stream:
+                found = _scan_stream(
+                    detector, stream, target.display, target.size, local_only=target.local_only
+                )
+                findings.extend(found)
             scanned += target.size
             files += 1
         except NotText as reason:

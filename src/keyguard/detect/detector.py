@@ -75,6 +75,8 @@ class Detector:
         data = chunk.data
         keep_until = len(data) if chunk.keep_until is None else chunk.keep_until
         candidates = [c for c in self._candidates(data) if chunk.keep_from <= c.start < keep_until]
+        if not candidates:
+            return []
         kept: list[tuple[Candidate, bytes, bool]] = []
         for cand in candidates:
             value = data[cand.start : cand.end]
@@ -85,14 +87,14 @@ class Detector:
                 continue
             kept.append((cand, value, example))
         file_has_key = any(not ex and c.kind != "private_key" for c, _, ex in kept)
-        file_names_binance = path_names_binance or BINANCE in data.lower()
+        names_binance = path_names_binance or file_has_key or BINANCE in data.lower()
         findings = []
         for cand, value, example in kept:
             rule = self.rules[cand.rule_index]
             nearby = path_names_binance or self._binance_nearby(data, cand)
             if rule.requires == "binance_nearby" and not nearby:
                 continue
-            if rule.requires == "binance_file" and not (file_names_binance or file_has_key):
+            if rule.requires == "binance_file" and not names_binance:
                 continue
             if self._allowed(data, cand.start):
                 continue

@@ -58,15 +58,22 @@ def _read_full(stream: BinaryIO, size: int) -> bytes:
 
 
 def iter_chunks(
-    stream: BinaryIO, chunk_bytes: int = CHUNK_BYTES, overlap: int = OVERLAP_BYTES
+    stream: BinaryIO,
+    chunk_bytes: int = CHUNK_BYTES,
+    overlap: int = OVERLAP_BYTES,
+    size_hint: int | None = None,
 ) -> Iterator[Chunk]:
     """Chunks of the stream, each overlapping the previous one; each finding belongs to one chunk.
 
+    `size_hint` (the file's size) spares small files a chunk-sized read buffer.
     Raises NotText before yielding anything when the stream is binary.
     """
     if chunk_bytes <= 2 * overlap:
         raise ValueError("chunk_bytes must exceed twice the overlap")
-    data = _read_full(stream, chunk_bytes)
+    first = chunk_bytes if size_hint is None else min(chunk_bytes, size_hint + 1)
+    data = _read_full(stream, first)
+    if len(data) == first < chunk_bytes:  # the file grew since its size was taken
+        data += _read_full(stream, chunk_bytes - first)
     reason = _kind_of_binary(data)
     if reason:
         converted = _utf16_to_utf8(data) if reason == "binary" and len(data) < chunk_bytes else None
