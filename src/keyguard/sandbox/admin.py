@@ -1,0 +1,98 @@
+"""/_sandbox/: what only Binance's website can do, and fault injection. Loopback clients only."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+
+from keyguard.sandbox.exchange import SandboxExchange
+from keyguard.sandbox.keys import SandboxKey, permissions_from
+
+
+def _loopback_only(request: Request) -> None:
+    host = request.client.host if request.client else ""
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass
+    raise HTTPException(403, "the sandbox admin API answers loopback clients only")
+
+
+def admin_router(exchange: SandboxExchange) -> APIRouter:
+    router = APIRouter(prefix="/_sandbox", tags=["sandbox admin"])
+
+    def key(api_key_or_label: str) -> SandboxKey:
+        found = exchange.keys.get(api_key_or_label)
+        if found is None:
+            try:
+                found = exchange.key_by_label(api_key_or_label)
+            except KeyError:
+                raise HTTPException(404, f"no key {api_key_or_label!r}") from None
+        return found
+
+    @router.post("/keys/{api_key}/delete")
+    def delete_key(api_key: str, request: Request) -> dict[str, Any]:
+        _loopback_only(request)
+        found = key(api_key)
+        found.deleted = True
+        exchange.notify_key_invalid(found)
+        return {"label": found.label, "deleted": True}
+
+    @router.post("/keys/{api_key}")
+    def change_key(api_key: str, body: dict[str, Any], request: Request) -> dict[str, Any]:
+        _loopback_only(request)
+        found = key(api_key)
+        if "permissions" in body:
+            try:
+                found.permissions = {"enableReading": True, **permissions_from(list(body["permissions"]))}
+            except ValueError as error:
+                raise HTTPException(400, str(error)) from None
+        if "ip_whitelist" in body:
+            found.ip_whitelist = [str(ip) for ip in body["ip_whitelist"]]
+        return found.restrictions()
+
+    @router.post("/accounts/{name}/disable")
+    def disable_account(name: str, request: Request) -> dict[str, Any]:
+        _loopback_only(request)
+        account = exchange.ledger.accounts.get(name)
+        if account is None:
+            raise HTTPException(404, f"no account {name!r}")
+        account.status = "Disabled"
+        for found in exchange.keys.values():
+            if found.account == name:
+                exchange.notify_key_invalid(found)
+        return {"account": name, "status": account.status}
+
+    @router.post("/faults")
+    def faults(body: dict[str, Any], request: Request) -> dict[str, Any]:
+        _loopback_only(request)
+        exchange.faults.update(body)
+        if "skew_ms" in body:
+            exchange.clock.offset_ms = int(body["skew_ms"])
+        if "burst_429" in body:
+            exchange.limiter.forced_429 = int(body["burst_429"])
+        if body.get("reset_limits"):
+            exchange.limiter.reset()
+        return {
+            "latency_ms": exchange.faults.latency_ms,
+            "error_rate": exchange.faults.error_rate,
+            "timeout_rate": exchange.faults.timeout_rate,
+            "skew_ms": exchange.clock.offset_ms,
+            "burst_429": exchange.limiter.forced_429,
+        }
+
+    @router.post("/clock/advance")
+    def advance(body: dict[str, Any], request: Request) -> dict[str, Any]:
+        _loopback_only(request)
+        exchange.clock.advance(int(body.get("ms", 0)))
+        return {"serverTime": exchange.clock.now_ms()}
+
+    @router.get("/truth")
+    def truth(request: Request) -> dict[str, Any]:
+        _loopback_only(request)
+        return exchange.truth
+
+    return router

@@ -1,0 +1,416 @@
+"""Wallet and key introspection under /sapi (binance-api.md §2.1, §2.3, §2.4, §3)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from keyguard.sandbox import errors
+from keyguard.sandbox.exchange import SandboxExchange
+from keyguard.sandbox.gateway import SIGNED, Call, Endpoint
+from keyguard.sandbox.ledger import WalletRecord, fmt
+
+DAY_MS = 86_400_000
+READ = "enableReading"
+TRANSFER_TYPES = {
+    "MAIN_UMFUTURE",
+    "UMFUTURE_MAIN",
+    "MAIN_FUNDING",
+    "FUNDING_MAIN",
+    "MAIN_MARGIN",
+    "MARGIN_MAIN",
+    "MAIN_CMFUTURE",
+    "CMFUTURE_MAIN",
+    "MAIN_OPTION",
+    "OPTION_MAIN",
+    "MAIN_PORTFOLIO_MARGIN",
+    "PORTFOLIO_MARGIN_MAIN",
+    "FUNDING_UMFUTURE",
+    "UMFUTURE_FUNDING",
+    "MARGIN_UMFUTURE",
+    "UMFUTURE_MARGIN",
+}
+
+
+def _page(rows: list, call: Call, default_size: int = 10, max_size: int = 100) -> dict:
+    current = max(call.integer("current", 1) or 1, 1)
+    size = min(max(call.integer("size", default_size) or default_size, 1), max_size)
+    return {"rows": rows[(current - 1) * size : current * size], "total": len(rows)}
+
+
+def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
+    ledger = exchange.ledger
+    withdraw_ids = itertools.count(1)
+
+    def account_of(call: Call):
+        assert call.key
+        return exchange.account_of(call.key)
+
+    def records(call: Call, kind: str, default_days: int, max_days: int) -> list[WalletRecord]:
+        start, end = call.integer("startTime"), call.integer("endTime")
+        if start is not None and end is not None and end - start >= max_days * DAY_MS:
+            raise errors.BinanceError(
+                -1127, f"More than {max_days * 24} hours between startTime and endTime."
+            )
+        if start is None and end is None:
+            start, end = call.now - default_days * DAY_MS, call.now
+        start = start if start is not None else (end or call.now) - max_days * DAY_MS
+        end = end if end is not None else call.now
+        coin = call.get("coin")
+        assert call.key
+        return [
+            r
+            for r in ledger.wallet
+            if r.kind == kind
+            and r.account == call.key.account
+            and start <= r.time <= end
+            and (coin is None or r.asset == coin)
+        ]
+
+    def offset_limit(rows: list, call: Call) -> list:
+        offset = call.integer("offset", 0) or 0
+        limit = min(call.integer("limit", 1000) or 1000, 1000)
+        return rows[offset : offset + limit]
+
+    def withdraw_history(call: Call) -> list:
+        rows = records(call, "withdrawal", 90, 90)
+        status = call.integer("status")
+        rows = [r for r in rows if status is None or r.extra["status"] == status]
+        return [
+            {
+                "id": r.id,
+                "amount": fmt(r.amount),
+                "transactionFee": r.extra.get("fee", "0"),
+                "coin": r.asset,
+                "status": r.extra["status"],
+                "address": r.extra["address"],
+                "txId": r.extra.get("txId", ""),
+                "applyTime": datetime.fromtimestamp(r.time / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                "network": r.extra.get("network", r.asset),
+                "transferType": 0,
+                "info": "",
+                "confirmNo": 3,
+                "walletType": 0,
+                "txKey": "",
+                "completeTime": r.extra.get("completeTime", ""),
+            }
+            for r in offset_limit(sorted(rows, key=lambda r: r.time, reverse=True), call)
+        ]
+
+    def deposit_history(call: Call) -> list:
+        rows = records(call, "deposit", 90, 90)
+        return [
+            {
+                "id": r.id,
+                "amount": fmt(r.amount),
+                "coin": r.asset,
+                "network": r.extra.get("network", r.asset),
+                "status": 1,
+                "address": r.extra["address"],
+                "addressTag": "",
+                "txId": r.extra.get("txId", ""),
+                "insertTime": r.time,
+                "transferType": 0,
+                "unlockConfirm": "12/12",
+                "confirmTimes": "12/12",
+                "walletType": 0,
+            }
+            for r in offset_limit(sorted(rows, key=lambda r: r.time, reverse=True), call)
+        ]
+
+    def withdraw_apply(call: Call) -> dict:
+        acct = account_of(call)
+        coin, address = call.required("coin"), call.required("address")
+        amount = call.decimal("amount")
+        if amount is None:
+            raise errors.mandatory("amount")
+        balance = acct.balance(coin)
+        if balance.free < amount:
+            raise errors.BinanceError(-4026, "User has insufficient balance")
+        balance.free -= amount
+        record_id = f"sandboxwd{next(withdraw_ids):08d}"
+        ledger.wallet.append(
+            WalletRecord(
+                "withdrawal",
+                record_id,
+                acct.name,
+                coin,
+                amount,
+                call.now,
+                {
+                    "status": 6,
+                    "address": address,
+                    "network": call.get("network", coin),
+                    "txId": f"0x{record_id}",
+                },
+            )
+        )
+        ledger.balance_update(acct.name, coin, -amount, call.now)
+        return {"id": record_id}
+
+    def transfer_history(call: Call) -> dict:
+        transfer_type = call.required("type")
+        if transfer_type not in TRANSFER_TYPES:
+            raise errors.BinanceError(-1100, "Illegal characters found in parameter 'type'.")
+        rows = [r for r in records(call, "transfer", 7, 180) if r.extra["type"] == transfer_type]
+        page = _page(sorted(rows, key=lambda r: r.time, reverse=True), call)
+        page["rows"] = [
+            {
+                "asset": r.asset,
+                "amount": fmt(r.amount),
+                "type": r.extra["type"],
+                "status": "CONFIRMED",
+                "tranId": int(r.id),
+                "timestamp": r.time,
+            }
+            for r in page["rows"]
+        ]
+        return page
+
+    def universal_transfer(call: Call) -> dict:
+        acct = account_of(call)
+        transfer_type, asset = call.required("type"), call.required("asset")
+        amount = call.decimal("amount")
+        if transfer_type not in TRANSFER_TYPES or amount is None:
+            raise errors.mandatory("type" if amount else "amount")
+        source = acct.balance(asset)
+        if not transfer_type.startswith("MAIN_") or source.free < amount:
+            raise errors.BinanceError(-5002, "You have insufficient balance.")
+        source.free -= amount
+        target = acct.futures if transfer_type == "MAIN_UMFUTURE" else acct.funding
+        target[asset] = target.get(asset, Decimal(0)) + amount
+        tran_id = str(10_000_000 + len(ledger.wallet))
+        ledger.wallet.append(
+            WalletRecord("transfer", tran_id, acct.name, asset, amount, call.now, {"type": transfer_type})
+        )
+        ledger.balance_update(acct.name, asset, -amount, call.now)
+        return {"tranId": int(tran_id)}
+
+    def snapshot(call: Call) -> dict:
+        kind = call.required("type").upper()
+        if kind not in ("SPOT", "MARGIN", "FUTURES"):
+            raise errors.BinanceError(-1100, "Illegal characters found in parameter 'type'.")
+        limit = min(max(call.integer("limit", 7) or 7, 7), 30)
+        start, end = call.integer("startTime"), call.integer("endTime")
+        end = end if end is not None else call.now
+        start = start if start is not None else max(end - limit * DAY_MS, call.now - 30 * DAY_MS)
+        acct = account_of(call)
+        days = [s for s in ledger.snapshots.get(acct.name, []) if start <= s[0] <= end][-limit:]
+        vos = []
+        for day_end, balances in days:
+            if kind == "SPOT":
+                data = {
+                    "totalAssetOfBtc": "0",
+                    "balances": [
+                        {"asset": a, "free": fmt(v), "locked": "0"} for a, v in sorted(balances.items())
+                    ],
+                }
+            elif kind == "FUTURES":
+                data = {"assets": [], "position": []}
+            else:
+                data = {
+                    "marginLevel": "0",
+                    "totalAssetOfBtc": "0",
+                    "totalLiabilityOfBtc": "0",
+                    "totalNetAssetOfBtc": "0",
+                    "userAssets": [],
+                }
+            vos.append({"type": kind.lower(), "updateTime": day_end, "data": data})
+        return {"code": 200, "msg": "", "snapshotVos": vos}
+
+    def config_getall(call: Call) -> list:
+        acct = account_of(call)
+        assets = sorted(
+            {
+                *acct.balances,
+                *(s.base for s in ledger.symbols.values()),
+                *(s.quote for s in ledger.symbols.values()),
+            }
+        )
+        return [
+            {
+                "coin": a,
+                "name": a,
+                "depositAllEnable": True,
+                "withdrawAllEnable": True,
+                "isLegalMoney": False,
+                "trading": True,
+                "free": fmt(acct.balance(a).free),
+                "locked": fmt(acct.balance(a).locked),
+                "freeze": "0",
+                "withdrawing": "0",
+                "ipoing": "0",
+                "ipoable": "0",
+                "storage": "0",
+                "networkList": [
+                    {
+                        "network": a,
+                        "coin": a,
+                        "name": a,
+                        "isDefault": True,
+                        "depositEnable": True,
+                        "withdrawEnable": True,
+                        "withdrawFee": "0",
+                        "withdrawMin": "0",
+                        "withdrawMax": "9999999999.99999999",
+                        "withdrawIntegerMultiple": "0.00000001",
+                        "minConfirm": 1,
+                        "unLockConfirm": 0,
+                        "addressRegex": "",
+                        "memoRegex": "",
+                        "depositDesc": "",
+                        "withdrawDesc": "",
+                        "specialTips": "",
+                        "sameAddress": False,
+                    }
+                ],
+            }
+            for a in assets
+        ]
+
+    def user_asset(call: Call) -> list:
+        acct = account_of(call)
+        only = call.get("asset")
+        return [
+            {
+                "asset": a,
+                "free": fmt(b.free),
+                "locked": fmt(b.locked),
+                "freeze": "0",
+                "withdrawing": "0",
+                "ipoable": "0",
+                "btcValuation": "0",
+            }
+            for a, b in sorted(acct.balances.items())
+            if (b.free > 0 or b.locked > 0) and (only is None or a == only)
+        ]
+
+    def wallet_balance(call: Call) -> list:
+        acct = account_of(call)
+        spot = sum((b.free + b.locked for b in acct.balances.values()), Decimal(0))
+        return [
+            {"activate": True, "balance": fmt(spot), "walletName": "Spot"},
+            {
+                "activate": True,
+                "balance": fmt(sum(acct.funding.values(), Decimal(0))),
+                "walletName": "Funding",
+            },
+            {
+                "activate": True,
+                "balance": fmt(sum(acct.futures.values(), Decimal(0))),
+                "walletName": "USDⓈ-M Futures",
+            },
+            {
+                "activate": True,
+                "balance": fmt(
+                    sum(acct.earn_flexible.values(), Decimal(0)) + sum(acct.earn_locked.values(), Decimal(0))
+                ),
+                "walletName": "Earn",
+            },
+        ]
+
+    def flexible(call: Call) -> dict:
+        acct = account_of(call)
+        rows = [
+            {
+                "totalAmount": fmt(v),
+                "tierAnnualPercentageRate": {},
+                "latestAnnualPercentageRate": "0.02",
+                "asset": a,
+                "airDropAsset": "",
+                "canRedeem": True,
+                "collateralAmount": "0",
+                "productId": f"{a}001",
+                "yesterdayRealTimeRewards": "0",
+                "cumulativeBonusRewards": "0",
+                "cumulativeRealTimeRewards": "0",
+                "cumulativeTotalRewards": "0",
+                "autoSubscribe": True,
+            }
+            for a, v in sorted(acct.earn_flexible.items())
+            if call.get("asset") in (None, a)
+        ]
+        return _page(rows, call)
+
+    def locked(call: Call) -> dict:
+        acct = account_of(call)
+        rows = [
+            {
+                "positionId": str(i + 1),
+                "parentPositionId": "0",
+                "projectId": f"{a}*90",
+                "asset": a,
+                "amount": fmt(v),
+                "purchaseTime": "0",
+                "duration": "90",
+                "accrualDays": "1",
+                "rewardAsset": a,
+                "APY": "0.05",
+                "rewardAmt": "0",
+                "nextPay": "0",
+                "nextPayDate": "0",
+                "deliverDate": "0",
+                "redeemTo": "SPOT",
+                "canRedeemEarly": True,
+                "autoSubscribe": False,
+                "type": "NORMAL",
+                "status": "HOLDING",
+                "canReStake": False,
+            }
+            for i, (a, v) in enumerate(sorted(acct.earn_locked.items()))
+            if call.get("asset") in (None, a)
+        ]
+        return _page(rows, call)
+
+    def restrictions(call: Call) -> dict:
+        assert call.key
+        return call.key.restrictions()
+
+    def trading_status(call: Call) -> dict:
+        return {
+            "data": {
+                "isLocked": False,
+                "plannedRecoverTime": 0,
+                "triggerCondition": {"GCR": 150, "IFER": 150, "UFR": 300},
+                "indicators": {},
+                "updateTime": 0,
+            }
+        }
+
+    return [
+        Endpoint("GET", "/sapi/v1/account/apiRestrictions", SIGNED, 1, restrictions),
+        Endpoint("GET", "/sapi/v1/account/status", SIGNED, 1, lambda call: {"data": "Normal"}, READ),
+        Endpoint("GET", "/sapi/v1/account/apiTradingStatus", SIGNED, 1, trading_status, READ),
+        Endpoint("GET", "/sapi/v1/capital/config/getall", SIGNED, 10, config_getall, READ),
+        Endpoint(
+            "GET", "/sapi/v1/capital/withdraw/history", SIGNED, 0, withdraw_history, READ, uid_weight=18000
+        ),
+        Endpoint("GET", "/sapi/v1/capital/deposit/hisrec", SIGNED, 1, deposit_history, READ),
+        Endpoint(
+            "POST",
+            "/sapi/v1/capital/withdraw/apply",
+            SIGNED,
+            0,
+            withdraw_apply,
+            "enableWithdrawals",
+            uid_weight=600,
+            required=("coin", "address", "amount"),
+        ),
+        Endpoint("GET", "/sapi/v1/accountSnapshot", SIGNED, 2400, snapshot, READ, required=("type",)),
+        Endpoint("GET", "/sapi/v1/asset/transfer", SIGNED, 1, transfer_history, READ, required=("type",)),
+        Endpoint(
+            "POST",
+            "/sapi/v1/asset/transfer",
+            SIGNED,
+            0,
+            universal_transfer,
+            "permitsUniversalTransfer",
+            uid_weight=300,
+            required=("type", "asset", "amount"),
+        ),
+        Endpoint("POST", "/sapi/v3/asset/getUserAsset", SIGNED, 5, user_asset, READ),
+        Endpoint("GET", "/sapi/v1/asset/wallet/balance", SIGNED, 60, wallet_balance, READ),
+        Endpoint("GET", "/sapi/v1/simple-earn/flexible/position", SIGNED, 150, flexible, READ),
+        Endpoint("GET", "/sapi/v1/simple-earn/locked/position", SIGNED, 150, locked, READ),
+    ]

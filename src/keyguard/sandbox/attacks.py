@@ -1,0 +1,150 @@
+"""Attack scripts run through the real matching engine, recording the ground truth of what they caused."""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, Decimal
+from typing import TYPE_CHECKING, Any
+
+from keyguard.sandbox.ledger import WalletRecord
+
+if TYPE_CHECKING:
+    from keyguard.sandbox.scenario import ScenarioBuilder
+
+HOUR_MS = 3_600_000
+STEP_MS = 7_000
+
+
+def _q(value: Decimal, places: str = "0.00000001") -> Decimal:
+    return value.quantize(Decimal(places), rounding=ROUND_DOWN)
+
+
+class _Script:
+    def __init__(self, builder: ScenarioBuilder, spec: dict[str, Any]) -> None:
+        from keyguard.sandbox.scenario import ScenarioError
+
+        self.builder = builder
+        self.ledger = builder.ledger
+        self.spec = spec
+        self.time = builder.now - int(float(spec.get("hours_ago", 2)) * HOUR_MS)
+        self.start = self.time
+        label = spec.get("key")
+        key = next((k for k in builder.keys if k.label == label), None)
+        if key is None:
+            raise ScenarioError(
+                f"{builder.source}:{spec.get('__line__', '?')}: field 'key' names no key: {label!r}"
+            )
+        self.victim = builder.ledger.accounts[key.account]
+        self.attacker = builder._role("attacker")
+        self.truth = builder.truth
+        self.victim_orders: list[int] = []
+
+    def tick(self) -> int:
+        self.time += STEP_MS + self.builder.rng.randint(0, 5000)
+        return self.time
+
+    def order(
+        self, account: str, symbol: str, side: str, kind: str, qty: Decimal, price: Decimal | None
+    ) -> int:
+        before = len(self.ledger.trades[symbol])
+        order = self.ledger.place_order(account, symbol, side, kind, qty, price, "GTC", self.tick())
+        if account == self.victim.name:
+            self.truth["order_ids"].append(order.order_id)
+        self.truth.setdefault("attacker_order_ids", [])
+        if account == self.attacker.name:
+            self.truth["attacker_order_ids"].append(order.order_id)
+        for trade in self.ledger.trades[symbol][before:]:
+            if self.victim.name in (trade.buyer, trade.seller):
+                self.truth["trade_ids"].append({"symbol": symbol, "id": trade.id})
+        return order.order_id
+
+    def finish(self, kind: str) -> None:
+        self.truth["attack"] = {
+            "type": kind,
+            "start": self.start,
+            "end": self.time,
+            "victim": self.victim.name,
+            "attacker": self.attacker.name,
+            "key": self.spec.get("key"),
+        }
+
+
+def wash_trade_theft(builder: ScenarioBuilder, spec: dict[str, Any]) -> None:
+    """Sell the victim's coins, clear the thin book of an illiquid coin, then make the victim's key buy it
+    from the attacker at many times its price, both as taker (attacker's asks) and as maker (attacker
+    sells into the victim's bids)."""
+    script = _Script(builder, spec)
+    ledger, victim, attacker = script.ledger, script.victim, script.attacker
+    target = ledger.symbols[spec["symbol"]]
+    markup = Decimal(str(spec.get("markup", 8)))
+    for name in spec.get("liquidate", []):
+        symbol = ledger.symbols[name]
+        qty = _q(victim.balance(symbol.base).free * Decimal("0.95"), "0.00001")
+        if qty > 0:
+            script.order(victim.name, name, "SELL", "MARKET", qty, None)
+    book = ledger.books[target.name]
+    for _, _, resting in list(book.asks):  # the attacker buys up the honest asks first
+        script.order(attacker.name, target.name, "BUY", "LIMIT", resting.remaining, resting.price)
+    market = builder.prices[target.name][-1]
+    inflated = _q(market * markup)
+    rounds = int(spec.get("rounds", 6))
+    budget = victim.balance(target.quote).free * Decimal("0.9")
+    chunk = _q(budget / inflated / (2 * rounds), "0.01")
+    for _ in range(rounds):
+        price = _q(inflated * Decimal(str(1 + builder.rng.uniform(-0.05, 0.05))))
+        script.order(attacker.name, target.name, "SELL", "LIMIT", chunk, price)
+        script.order(victim.name, target.name, "BUY", "LIMIT", chunk, price)
+    for _ in range(rounds):
+        price = _q(inflated * Decimal(str(1 + builder.rng.uniform(-0.05, 0.05))))
+        script.order(victim.name, target.name, "BUY", "LIMIT", chunk, price)
+        script.order(attacker.name, target.name, "SELL", "LIMIT", chunk, price)
+    script.finish("wash-trade-theft")
+
+
+def withdrawal_theft(builder: ScenarioBuilder, spec: dict[str, Any]) -> None:
+    """Withdraw most of the victim's USDT and BTC to an address never used before."""
+    script = _Script(builder, spec)
+    address = str(spec.get("address", "0xa77ac4e2b1f0d9c3e5a6b7c8d9e0f1a2b3c4d5e6"))
+    for asset in spec.get("assets", ["USDT"]):
+        amount = _q(script.victim.balance(asset).free * Decimal("0.97"), "0.0001")
+        if amount <= 0:
+            continue
+        script.victim.balance(asset).free -= amount
+        record_id = f"theft{len(builder.ledger.wallet):06d}"
+        builder.ledger.wallet.append(
+            WalletRecord(
+                "withdrawal",
+                record_id,
+                script.victim.name,
+                asset,
+                amount,
+                script.tick(),
+                {"status": 6, "address": address, "network": "ETH", "txId": f"0x{record_id}"},
+            )
+        )
+        script.truth["withdrawal_ids"].append(record_id)
+    script.finish("withdrawal-theft")
+
+
+def leaked_readonly(builder: ScenarioBuilder, spec: dict[str, Any]) -> None:
+    """A read-only key leaked: the attacker can look but not move anything, so nothing changes."""
+    script = _Script(builder, spec)
+    script.finish("leaked-readonly")
+
+
+ATTACKS = {
+    "wash-trade-theft": wash_trade_theft,
+    "withdrawal-theft": withdrawal_theft,
+    "leaked-readonly": leaked_readonly,
+}
+
+
+def run_attack(builder: ScenarioBuilder, spec: dict[str, Any]) -> None:
+    from keyguard.sandbox.scenario import ScenarioError
+
+    kind = spec.get("type")
+    if kind not in ATTACKS:
+        raise ScenarioError(
+            f"{builder.source}:{spec.get('__line__', '?')}: field 'type' must be one of "
+            f"{sorted(ATTACKS)}, not {kind!r}"
+        )
+    ATTACKS[kind](builder, spec)
