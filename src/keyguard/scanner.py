@@ -100,7 +100,7 @@ def _batches(targets: list[FileTarget]) -> Iterator[list[FileTarget]]:
 
 
 def _collect_targets(options: ScanOptions) -> tuple[list[FileTarget], list[Skipped]]:
-    targets: dict[str, FileTarget] = {}
+    targets: dict[tuple[int, int], FileTarget] = {}
     skipped: list[Skipped] = []
     for path in options.paths:
         if path == STDIN:
@@ -109,7 +109,7 @@ def _collect_targets(options: ScanOptions) -> tuple[list[FileTarget], list[Skipp
             if isinstance(item, Skipped):
                 skipped.append(item)
             else:
-                targets.setdefault(os.path.realpath(item.path), item)
+                targets.setdefault(item.identity, item)
     return list(targets.values()), skipped
 
 

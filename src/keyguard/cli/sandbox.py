@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from keyguard.sandbox.scenario import BUILT_IN, ScenarioError, build_scenario
+from keyguard.sandbox import BUILT_IN_SCENARIOS as BUILT_IN
 
 app = typer.Typer(
     help="A Binance-compatible exchange on loopback, with scenarios and attacks.", no_args_is_help=True
@@ -41,6 +41,7 @@ def serve(
     Example: keyguard sandbox serve --port 8790 --scenario wash-trade-theft --write-credentials creds.json
     --write-truth truth.json
     """
+    from keyguard.sandbox.scenario import ScenarioError, build_scenario
     from keyguard.sandbox.server import SandboxServer
 
     console = Console()

@@ -9,8 +9,11 @@ the whole text, which is what the pure-`re` engine does.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Protocol
 
 from keyguard.rules import Rule
@@ -45,17 +48,10 @@ class HyperscanEngine:
     name = "hyperscan"
 
     def __init__(self, rules: Sequence[Rule]) -> None:
-        import hyperscan
 
         self._patterns = [rule.compiled() for rule in rules]
         self._widths = [rule.max_width for rule in rules]
-        self._database = hyperscan.Database()
-        self._database.compile(
-            expressions=[rule.prefilter for rule in rules],
-            ids=list(range(len(rules))),
-            elements=len(rules),
-            flags=[hyperscan.HS_FLAG_PREFILTER] * len(rules),
-        )
+        self._database = _cached_database([rule.prefilter for rule in rules])
 
     def matches(self, data: bytes) -> Iterator[RuleMatch]:
         first_end: dict[int, int] = {}
@@ -74,6 +70,37 @@ class HyperscanEngine:
                     self._patterns[index], data, first_end[index], last_end[index], self._widths[index]
                 )
             )
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "keyguard"
+
+
+def _cached_database(expressions: list[bytes]):
+    """The compiled Hyperscan database, from a cache file when an identical one was compiled before."""
+    import hyperscan
+
+    digest = hashlib.sha256(b"\0".join([str(hyperscan.__version__).encode(), *expressions])).hexdigest()[:32]
+    path = _cache_dir() / f"hyperscan-{digest}.db"
+    try:
+        return hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
+    except (OSError, hyperscan.error):
+        pass
+    database = hyperscan.Database()
+    database.compile(
+        expressions=expressions,
+        ids=list(range(len(expressions))),
+        elements=len(expressions),
+        flags=[hyperscan.HS_FLAG_PREFILTER] * len(expressions),
+    )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_bytes(hyperscan.dumpb(database))
+        os.replace(temporary, path)
+    except OSError:
+        pass  # a read-only home only costs the compile next time
+    return database
 
 
 def confirm_between(

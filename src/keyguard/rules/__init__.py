@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Literal
 
 import yaml
@@ -18,6 +18,7 @@ except ImportError:  # pragma: no cover
 Kind = Literal["api_key", "secret", "private_key"]
 Requirement = Literal["binance_nearby", "binance_file"]
 
+RULES_DIR = Path(__file__).resolve().parent
 GROUP_KINDS: dict[str, Kind] = {"key": "api_key", "secret": "secret", "private_key": "private_key"}
 _MACRO = re.compile(r"\{([A-Z0-9_]+)\}")
 
@@ -95,10 +96,15 @@ def _parse_rule(raw: dict, macros: dict[str, str]) -> Rule:
     return rule
 
 
+def _load_yaml(name: str) -> dict:
+    text = (RULES_DIR / name).read_text("utf-8")
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
+
+
 @cache
 def load_rules() -> tuple[Rule, ...]:
     """The built-in rules, in priority order (earlier rules win when two match the same value)."""
-    data = yaml.safe_load(resources.files(__package__).joinpath("binance.yaml").read_text("utf-8"))
+    data = _load_yaml("binance.yaml")
     macros = data.get("macros", {})
     rules = tuple(_parse_rule(raw, macros) for raw in data["rules"])
     ids = [r.id for r in rules]
@@ -110,5 +116,5 @@ def load_rules() -> tuple[Rule, ...]:
 @cache
 def load_example_keys() -> dict[str, ExampleKey]:
     """Public documentation example credentials, by SHA-256 of their value."""
-    data = yaml.safe_load(resources.files(__package__).joinpath("example_keys.yaml").read_text("utf-8"))
+    data = _load_yaml("example_keys.yaml")
     return {e["sha256"]: ExampleKey(e["sha256"], e["kind"], e["source"]) for e in data["examples"]}

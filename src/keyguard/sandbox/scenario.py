@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from keyguard.sandbox import BUILT_IN_SCENARIOS
 from keyguard.sandbox.clock import Clock
 from keyguard.sandbox.exchange import SandboxExchange
 from keyguard.sandbox.keys import SandboxKey, make_key, permissions_from
@@ -24,7 +25,7 @@ from keyguard.sandbox.ledger import COMMISSION_RATE, Account, Ledger, Order, Sym
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
-BUILT_IN = ("clean", "wash-trade-theft", "withdrawal-theft", "leaked-readonly")
+BUILT_IN = BUILT_IN_SCENARIOS
 ROLES = ("victim", "attacker", "market_maker", "other")
 
 

@@ -23,3 +23,4 @@ class FileTarget:
     display: str  # what to show in findings
     size: int
     local_only: bool
+    identity: tuple[int, int] = (0, 0)  # (device, inode): the same file reached twice is scanned once

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import errno
+import fnmatch
 import os
+import re
 import stat
-from collections.abc import Iterator, Sequence
-from fnmatch import fnmatch
+from collections.abc import Callable, Iterator, Sequence
 
 from keyguard.sources.base import FileTarget, Skipped
 from keyguard.sources.gitrepo import tracked_files, work_tree_root
@@ -38,14 +39,20 @@ def display_path(path: str) -> str:
     return absolute if relative.startswith("..") else relative
 
 
-def _excluded(relative: str, patterns: Sequence[str]) -> bool:
-    name = os.path.basename(relative)
-    for pattern in patterns:
-        if fnmatch(relative, pattern) or fnmatch(name, pattern):
-            return True
-        if pattern.endswith("/**") and (relative == pattern[:-3] or fnmatch(relative, pattern[:-3])):
-            return True
-    return False
+def exclusion_matcher(patterns: Sequence[str]) -> Callable[[str], bool]:
+    """One compiled test for all globs, against a relative path and its last component.
+
+    `dir/**` also matches `dir` itself, so excluded folders are not even entered.
+    """
+    globs = [*patterns, *(p[:-3] for p in patterns if p.endswith("/**"))]
+    if not globs:
+        return lambda relative: False
+    combined = re.compile("|".join(f"(?:{fnmatch.translate(glob)})" for glob in globs))
+
+    def excluded(relative: str) -> bool:
+        return combined.match(relative) is not None or combined.match(os.path.basename(relative)) is not None
+
+    return excluded
 
 
 def _stat_problem(error: OSError) -> str:
@@ -73,7 +80,7 @@ def _single_file(path: str) -> FileTarget | Skipped:
         return Skipped(shown, "not a regular file")
     real = os.path.realpath(path)
     repo = work_tree_root(os.path.dirname(real))
-    return FileTarget(path, shown, info.st_size, local_only=not _tracked_checker(repo)(real))
+    return FileTarget(path, shown, info.st_size, not _tracked_checker(repo)(real), (info.st_dev, info.st_ino))
 
 
 def walk(
@@ -87,6 +94,7 @@ def walk(
     if not os.path.isdir(root):
         yield _single_file(root)
         return
+    excluded = exclusion_matcher(exclude)
     real_root = os.path.realpath(root)
     shown_root = display_path(root)
 
@@ -111,7 +119,7 @@ def walk(
         for entry in entries:
             name = entry.name
             relative = f"{relative_directory}{os.sep}{name}" if relative_directory else name
-            if exclude and _excluded(relative, exclude):
+            if excluded(relative):
                 continue
             real_path = f"{real_directory}{os.sep}{name}"
             try:
@@ -128,5 +136,11 @@ def walk(
             if not stat.S_ISREG(info.st_mode):
                 yield Skipped(shown(relative), "not a regular file")
                 continue
-            yield FileTarget(entry.path, shown(relative), info.st_size, not is_tracked_path(real_path))
+            yield FileTarget(
+                entry.path,
+                shown(relative),
+                info.st_size,
+                not is_tracked_path(real_path),
+                (info.st_dev, info.st_ino),
+            )
         stack.extend(reversed(subdirectories))
