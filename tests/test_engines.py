@@ -94,3 +94,12 @@ def test_auto_engine_prefers_hyperscan():
     assert build_engine(RULES, "re").name == "re"
     with pytest.raises(ValueError):
         build_engine(RULES, "grep")
+
+
+def test_cached_database_scans_like_a_fresh_one(tmp_path, monkeypatch, canaries):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    text = f"BINANCE_API_SECRET={canaries.secret}\n".encode()
+    fresh = Detector(RULES, HyperscanEngine(RULES))  # compiles and writes the cache
+    assert list((tmp_path / "keyguard").glob("hyperscan-*.db"))
+    cached = Detector(RULES, HyperscanEngine(RULES))  # loads it
+    assert _scan(fresh, text) == _scan(cached, text) != []

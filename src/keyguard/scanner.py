@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import sys
 import time
@@ -63,30 +64,42 @@ def _scan_stream(
     return detector.scan_file(iter_chunks(stream, size_hint=size), path, **fields)
 
 
-def _scan_targets(
-    batch: list[FileTarget], include_examples: bool, engine: str
-) -> tuple[list[Finding], list[Skipped], int, int]:
+@dataclass
+class Tally:
+    """What a piece of the scan found, skipped and read."""
+
+    findings: list[Finding] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    bytes_scanned: int = 0
+    files_scanned: int = 0
+
+    def add(self, other: Tally) -> None:
+        self.findings += other.findings
+        self.skipped += other.skipped
+        self.bytes_scanned += other.bytes_scanned
+        self.files_scanned += other.files_scanned
+
+
+def _scan_targets(batch: list[FileTarget], include_examples: bool, engine: str) -> Tally:
     detector = _detector(include_examples, engine)
-    findings: list[Finding] = []
-    skipped: list[Skipped] = []
-    scanned = files = 0
+    tally = Tally()
     for target in batch:
         try:
             with open(target.path, "rb", buffering=0) as stream:
                 found = _scan_stream(
                     detector, stream, target.display, target.size, local_only=target.local_only
                 )
-                findings.extend(found)
-            scanned += target.size
-            files += 1
+            tally.findings += found
+            tally.bytes_scanned += target.size
+            tally.files_scanned += 1
         except NotText as reason:
-            skipped.append(Skipped(target.display, str(reason)))
+            tally.skipped.append(Skipped(target.display, str(reason)))
         except OSError as error:
-            skipped.append(Skipped(target.display, f"unreadable: {error.strerror or error}"))
-    return findings, skipped, scanned, files
+            tally.skipped.append(Skipped(target.display, f"unreadable: {error.strerror or error}"))
+    return tally
 
 
-def _batches(targets: list[FileTarget]) -> Iterator[list[FileTarget]]:
+def _batches(targets: Iterable[FileTarget]) -> Iterator[list[FileTarget]]:
     batch: list[FileTarget] = []
     size = 0
     for target in targets:
@@ -99,117 +112,108 @@ def _batches(targets: list[FileTarget]) -> Iterator[list[FileTarget]]:
         yield batch
 
 
-def _collect_targets(options: ScanOptions) -> tuple[list[FileTarget], list[Skipped]]:
-    targets: dict[tuple[int, int], FileTarget] = {}
-    skipped: list[Skipped] = []
+def _walk_targets(options: ScanOptions, skipped: list[Skipped]) -> Iterator[FileTarget]:
+    """Each file to scan once (by device and inode), as the walk finds it; what it skips goes to `skipped`."""
+    seen: set[tuple[int, int]] = set()
     for path in options.paths:
         if path == STDIN:
             continue
         for item in walk(path, options.exclude, options.include_deps):
             if isinstance(item, Skipped):
                 skipped.append(item)
-            else:
-                targets.setdefault(item.identity, item)
-    return list(targets.values()), skipped
+            elif item.identity not in seen:
+                seen.add(item.identity)
+                yield item
 
 
 def _scan_files(
-    targets: list[FileTarget], options: ScanOptions, progress: Progress | None
-) -> tuple[list[Finding], list[Skipped], int, int, int]:
-    total = sum(t.size for t in targets)
+    targets: Iterator[FileTarget], options: ScanOptions, progress: Progress | None
+) -> tuple[Tally, int]:
+    """Scans while the walk goes on; a process pool starts once there is enough work for one."""
     jobs = options.jobs or os.cpu_count() or 1
-    batches = list(_batches(targets))
-    parallel = (
-        jobs > 1 and len(batches) > 1 and (total >= PARALLEL_MIN_BYTES or len(targets) >= PARALLEL_MIN_FILES)
-    )
     _detector(options.include_examples, options.engine)  # compiled once, inherited by forked workers
-    findings: list[Finding] = []
-    skipped: list[Skipped] = []
-    scanned = done = files = 0
+    batches = _batches(targets)
+    ahead: list[list[FileTarget]] = []
+    for batch in batches:
+        ahead.append(batch)
+        files, size = sum(map(len, ahead)), sum(t.size for b in ahead for t in b)
+        if files >= PARALLEL_MIN_FILES or size >= PARALLEL_MIN_BYTES:
+            break
+    parallel = jobs > 1 and len(ahead) > 1
+    tally = Tally()
+    done = total = 0
 
-    def collect(results: Iterable[tuple[list[Finding], list[Skipped], int, int]]) -> None:
-        nonlocal scanned, done, files
-        for batch, (found, missed, nbytes, nfiles) in zip(batches, results, strict=True):
-            findings.extend(found)
-            skipped.extend(missed)
-            scanned += nbytes
-            files += nfiles
-            done += sum(t.size for t in batch)
-            if progress:
-                progress(done, total)
+    def record(batch: list[FileTarget], result: Tally) -> None:
+        nonlocal done
+        tally.add(result)
+        done += sum(t.size for t in batch)
+        if progress:
+            progress(done, max(total, done))
 
-    if parallel:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
-            collect(
-                pool.map(
-                    _scan_targets,
-                    batches,
-                    [options.include_examples] * len(batches),
-                    [options.engine] * len(batches),
-                )
+    every_batch = itertools.chain(ahead, batches)
+    if not parallel:
+        for batch in every_batch:
+            total += sum(t.size for t in batch)
+            record(batch, _scan_targets(batch, options.include_examples, options.engine))
+        return tally, 1
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
+        submitted = []
+        for batch in every_batch:
+            total += sum(t.size for t in batch)
+            submitted.append(
+                (batch, pool.submit(_scan_targets, batch, options.include_examples, options.engine))
             )
-        used_jobs = jobs
-    else:
-        collect(_scan_targets(b, options.include_examples, options.engine) for b in batches)
-        used_jobs = 1
-    return findings, skipped, scanned, files, used_jobs
+        for batch, future in submitted:
+            record(batch, future.result())
+    return tally, jobs
 
 
-def _scan_staged(detector: Detector) -> tuple[list[Finding], list[Skipped], int, int]:
+def _scan_staged(detector: Detector) -> Tally:
     root = work_tree_root(os.getcwd())
     if root is None:
         raise GitError("--staged needs to run inside a git work tree")
     blobs = staged_blobs(root)
     paths = dict((blob, path) for path, blob in blobs)
-    findings: list[Finding] = []
-    skipped: list[Skipped] = []
-    scanned = files = 0
+    tally = Tally()
     for blob, content in read_blobs(root, [blob for _, blob in blobs]):
         try:
-            findings.extend(_scan_stream(detector, io.BytesIO(content), paths[blob], source="staged"))
-            scanned += len(content)
-            files += 1
+            tally.findings += _scan_stream(detector, io.BytesIO(content), paths[blob], source="staged")
+            tally.bytes_scanned += len(content)
+            tally.files_scanned += 1
         except NotText as reason:
-            skipped.append(Skipped(paths[blob], str(reason)))
-    return findings, skipped, scanned, files
+            tally.skipped.append(Skipped(paths[blob], str(reason)))
+    return tally
 
 
 def scan(options: ScanOptions, progress: Progress | None = None) -> ScanResult:
     """Scans what `options` names. Raises GitError for --staged outside a repository."""
     started = time.perf_counter()
     detector = _detector(options.include_examples, options.engine)
-    findings: list[Finding] = []
-    skipped: list[Skipped] = []
-    scanned_bytes = files = 0
+    tally = Tally()
     jobs = 1
     if options.staged:
-        found, missed, scanned_bytes, files = _scan_staged(detector)
-        findings += found
-        skipped += missed
+        tally.add(_scan_staged(detector))
     if STDIN in options.paths:
         stream = options.stdin or sys.stdin.buffer
         try:
-            findings += _scan_stream(detector, stream, STDIN, local_only=True, source="stdin")
-            files += 1
+            tally.findings += _scan_stream(detector, stream, STDIN, local_only=True, source="stdin")
+            tally.files_scanned += 1
         except NotText as reason:
-            skipped.append(Skipped(STDIN, str(reason)))
-    if options.paths and options.paths != [STDIN]:
-        targets, missed = _collect_targets(options)
-        skipped += missed
-        found, missed, nbytes, nfiles, jobs = _scan_files(targets, options, progress)
-        findings += found
-        skipped += missed
-        scanned_bytes += nbytes
-        files += nfiles
-    findings.sort(key=Finding.sort_key)
+            tally.skipped.append(Skipped(STDIN, str(reason)))
+    if any(path != STDIN for path in options.paths):
+        walk_skipped: list[Skipped] = []
+        files, jobs = _scan_files(_walk_targets(options, walk_skipped), options, progress)
+        tally.skipped += walk_skipped
+        tally.add(files)
+    tally.findings.sort(key=Finding.sort_key)
     stats = {
-        "files_scanned": files,
-        "bytes_scanned": scanned_bytes,
-        "skipped": len(skipped),
-        "findings": len(findings),
+        "files_scanned": tally.files_scanned,
+        "bytes_scanned": tally.bytes_scanned,
+        "skipped": len(tally.skipped),
+        "findings": len(tally.findings),
         "duration_seconds": round(time.perf_counter() - started, 3),
         "engine": detector.engine.name,
         "rules": len(detector.rules),
         "jobs": jobs,
     }
-    return ScanResult(findings, skipped, stats)
+    return ScanResult(tally.findings, tally.skipped, stats)

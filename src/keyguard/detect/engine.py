@@ -83,7 +83,9 @@ def _cached_database(expressions: list[bytes]):
     digest = hashlib.sha256(b"\0".join([str(hyperscan.__version__).encode(), *expressions])).hexdigest()[:32]
     path = _cache_dir() / f"hyperscan-{digest}.db"
     try:
-        return hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
+        database = hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
+        database.scratch = hyperscan.Scratch(database)  # a loaded database comes without one
+        return database
     except (OSError, hyperscan.error):
         pass
     database = hyperscan.Database()
