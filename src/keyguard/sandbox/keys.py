@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import random
 import string
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -116,6 +118,65 @@ def permissions_from(names: list[str]) -> dict[str, bool]:
     return {PERMISSION_ALIASES[n]: True for n in names}
 
 
+def _probable_prime(rng: random.Random, bits: int) -> int:
+    while True:
+        candidate = rng.getrandbits(bits) | (1 << (bits - 1)) | (1 << (bits - 2)) | 1
+        if (
+            math.gcd(candidate, _SMALL_PRIMES_PRODUCT) == 1
+            and pow(2, candidate - 1, candidate) == 1
+            and _miller_rabin(candidate, rng)
+        ):
+            return candidate
+
+
+def _miller_rabin(n: int, rng: random.Random, rounds: int = 20) -> bool:
+    d, r = n - 1, 0
+    while d % 2 == 0:
+        d, r = d // 2, r + 1
+    for _ in range(rounds):
+        x = pow(rng.randrange(2, n - 2), d, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(r - 1):
+            x = pow(x, 2, n)
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
+
+
+_SMALL_PRIMES_PRODUCT = math.prod(
+    p for p in range(3, 4000, 2) if all(p % q for q in range(3, int(p**0.5) + 1, 2))
+)
+
+
+def seeded_rsa_key(rng: random.Random, bits: int = 2048) -> rsa.RSAPrivateKey:
+    """An RSA key drawn from the scenario's seed, so a seed always gives the same sandbox keys."""
+    exponent = 65537
+    while True:
+        p, q = _probable_prime(rng, bits // 2), _probable_prime(rng, bits // 2)
+        phi = (p - 1) * (q - 1)
+        if p != q and phi % exponent:
+            break
+    d = pow(exponent, -1, phi)
+    numbers = rsa.RSAPrivateNumbers(
+        p,
+        q,
+        d,
+        rsa.rsa_crt_dmp1(d, p),
+        rsa.rsa_crt_dmq1(d, q),
+        rsa.rsa_crt_iqmp(p, q),
+        rsa.RSAPublicNumbers(exponent, p * q),
+    )
+    return numbers.private_key()
+
+
+@cache
+def _rsa_key_for(seed: int) -> rsa.RSAPrivateKey:
+    return seeded_rsa_key(random.Random(seed))
+
+
 def make_key(
     rng: random.Random,
     label: str,
@@ -142,7 +203,7 @@ def make_key(
     if key_type == "ed25519":
         private = ed25519.Ed25519PrivateKey.from_private_bytes(rng.randbytes(32))
     elif key_type == "rsa":
-        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        private = _rsa_key_for(rng.getrandbits(64))
     else:
         raise ValueError(f"unknown key type {key_type!r} (hmac, ed25519 or rsa)")
     key.private_key_pem = private.private_bytes(

@@ -135,6 +135,7 @@ class SandboxServer:
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.socket.bind((host, port))
+        self.socket.listen(2048)  # clients queue from now on, before uvicorn starts accepting
         self.host, self.port = self.socket.getsockname()[:2]
         config = uvicorn.Config(
             create_app(exchange), log_level="warning", access_log=False, ws="websockets-sansio"
