@@ -123,9 +123,7 @@ def _keyguard_findings(tree: Path) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--tree", type=Path, help="scan this tree instead of building the site-packages one")
     parser.add_argument("--skip", action="append", default=[], help="leave out a peer (repeatable)")
@@ -182,10 +180,7 @@ def main() -> None:
         for tool in tools:
             seconds, rss, _code = _measure(tool)
             results.setdefault(tool.name, []).append((seconds, rss))
-    medians = {
-        name: (statistics.median(s for s, _ in runs), max(r for _, r in runs))
-        for name, runs in results.items()
-    }
+    medians = {name: (statistics.median(s for s, _ in runs), max(r for _, r in runs)) for name, runs in results.items()}
     ours = medians["keyguard"][0]
     print(f"{'tool':16} {'median s':>9} {'MB/s':>8} {'peak RSS MB':>12} {'time / keyguard':>16}")
     for name, (seconds, rss) in medians.items():

@@ -52,8 +52,7 @@ class Canaries:
     def secrets(self) -> list[str]:
         """Values that must never appear in clear in any output."""
         pem_bodies = [
-            "".join(p.strip().splitlines()[1:-1])
-            for p in (self.ed25519_pem, self.rsa_pem, self.encrypted_pem)
+            "".join(p.strip().splitlines()[1:-1]) for p in (self.ed25519_pem, self.rsa_pem, self.encrypted_pem)
         ]
         return [self.key, self.secret, *pem_bodies]
 

@@ -153,9 +153,7 @@ def test_staged_scans_the_index_not_the_work_tree(tmp_path, canaries):
     (tmp_path / "bot.py").write_text("secret = os.environ['S']\n")  # the work tree no longer has it
     (tmp_path / "unstaged.py").write_text(f'secret = "{canaries.secret}"\n')
     report = _json(run_keyguard("scan", "--staged", "-f", "json", cwd=tmp_path))
-    assert [(f["path"], f["source"], f["local_only"]) for f in report["findings"]] == [
-        ("bot.py", "staged", False)
-    ]
+    assert [(f["path"], f["source"], f["local_only"]) for f in report["findings"]] == [("bot.py", "staged", False)]
 
 
 def test_staged_outside_a_repository_is_an_error(tmp_path):

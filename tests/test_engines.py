@@ -47,9 +47,7 @@ def _detectors():
 
 
 def _scan(detector: Detector, data: bytes) -> list[dict]:
-    return [
-        f.to_dict() | {"offset": f.offset} for f in detector.scan_file(iter_chunks(io.BytesIO(data)), "x")
-    ]
+    return [f.to_dict() | {"offset": f.offset} for f in detector.scan_file(iter_chunks(io.BytesIO(data)), "x")]
 
 
 def _document(rng: random.Random) -> bytes:

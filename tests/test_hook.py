@@ -30,9 +30,7 @@ def _commit(repo: Path) -> subprocess.CompletedProcess[str]:
         "GIT_COMMITTER_NAME": "T",
         "GIT_COMMITTER_EMAIL": "t@example.com",
     }
-    return subprocess.run(
-        ["git", "commit", "-qm", "change"], cwd=repo, capture_output=True, text=True, env=env
-    )
+    return subprocess.run(["git", "commit", "-qm", "change"], cwd=repo, capture_output=True, text=True, env=env)
 
 
 def test_installed_hook_blocks_a_commit_that_adds_a_key(tmp_path, canaries):

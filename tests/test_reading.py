@@ -17,8 +17,7 @@ RULES = load_rules()
 def _scan(data: bytes, **chunking):
     detector = Detector(RULES, build_engine(RULES))
     return [
-        (f.line, f.column, f.secret_sha256)
-        for f in detector.scan_file(iter_chunks(io.BytesIO(data), **chunking), "f")
+        (f.line, f.column, f.secret_sha256) for f in detector.scan_file(iter_chunks(io.BytesIO(data), **chunking), "f")
     ]
 
 

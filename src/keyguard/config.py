@@ -56,9 +56,7 @@ def load_settings(directory: str | Path = ".", explicit: str | Path | None = Non
         expected = KNOWN.get(key.replace("-", "_"))
         if expected is None:
             settings.warnings.append(f"{path}: unknown setting {key!r} ignored")
-        elif not isinstance(value, expected) or (
-            expected is list and not all(isinstance(v, str) for v in value)
-        ):
+        elif not isinstance(value, expected) or (expected is list and not all(isinstance(v, str) for v in value)):
             raise ConfigError(f"{path}: {key} must be a {expected.__name__}")
         else:
             settings.values[key.replace("-", "_")] = value

@@ -86,9 +86,7 @@ def _scan_targets(batch: list[FileTarget], include_examples: bool, engine: str) 
     for target in batch:
         try:
             with open(target.path, "rb", buffering=0) as stream:
-                found = _scan_stream(
-                    detector, stream, target.display, target.size, local_only=target.local_only
-                )
+                found = _scan_stream(detector, stream, target.display, target.size, local_only=target.local_only)
             tally.findings += found
             tally.bytes_scanned += target.size
             tally.files_scanned += 1
@@ -126,9 +124,7 @@ def _walk_targets(options: ScanOptions, skipped: list[Skipped]) -> Iterator[File
                 yield item
 
 
-def _scan_files(
-    targets: Iterator[FileTarget], options: ScanOptions, progress: Progress | None
-) -> tuple[Tally, int]:
+def _scan_files(targets: Iterator[FileTarget], options: ScanOptions, progress: Progress | None) -> tuple[Tally, int]:
     """Scans while the walk goes on; a process pool starts once there is enough work for one."""
     jobs = options.jobs or os.cpu_count() or 1
     _detector(options.include_examples, options.engine)  # compiled once, inherited by forked workers
@@ -160,9 +156,7 @@ def _scan_files(
         submitted = []
         for batch in every_batch:
             total += sum(t.size for t in batch)
-            submitted.append(
-                (batch, pool.submit(_scan_targets, batch, options.include_examples, options.engine))
-            )
+            submitted.append((batch, pool.submit(_scan_targets, batch, options.include_examples, options.engine)))
         for batch, future in submitted:
             record(batch, future.result())
     return tally, jobs

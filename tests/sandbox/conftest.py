@@ -98,9 +98,7 @@ def sdk_config(sandbox: Sandbox, entry: dict[str, Any], **overrides: Any):
     from binance_common.configuration import ConfigurationRestAPI
 
     secret = (
-        {"api_secret": entry["secret"]}
-        if entry["key_type"] == "hmac"
-        else {"private_key": entry["private_key_pem"]}
+        {"api_secret": entry["secret"]} if entry["key_type"] == "hmac" else {"private_key": entry["private_key_pem"]}
     )
     settings = {
         "api_key": entry["api_key"],

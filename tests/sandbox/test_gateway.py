@@ -10,17 +10,16 @@ from urllib.parse import urlencode
 import requests
 
 
-def _signed(entry: dict, params: dict | None = None, **overrides) -> str:
-    query = urlencode({**(params or {}), "timestamp": int(time.time() * 1000), **overrides})
+def _signed(sandbox, entry: dict, params: dict | None = None, **overrides) -> str:
+    """Signed query string, stamped with the sandbox's own clock (tests move it)."""
+    query = urlencode({**(params or {}), "timestamp": sandbox.exchange.clock.now_ms(), **overrides})
     signature = hmac.new(entry["secret"].encode(), query.encode(), hashlib.sha256).hexdigest()
     return f"{query}&signature={signature}"
 
 
 def _get(sandbox, path: str, entry: dict | None = None, query: str = "", method: str = "GET", **kwargs):
     headers = {"X-MBX-APIKEY": entry["api_key"]} if entry else {}
-    return requests.request(
-        method, f"{sandbox.base_url}{path}?{query}", headers=headers, timeout=10, **kwargs
-    )
+    return requests.request(method, f"{sandbox.base_url}{path}?{query}", headers=headers, timeout=10, **kwargs)
 
 
 def test_weight_headers_count_per_minute(sandbox):
@@ -29,9 +28,9 @@ def test_weight_headers_count_per_minute(sandbox):
     second = _get(sandbox, "/api/v3/exchangeInfo")
     assert int(second.headers["X-MBX-USED-WEIGHT-1M"]) - int(first.headers["X-MBX-USED-WEIGHT-1M"]) == 20
     entry = sandbox.credentials["victim-bot"]
-    sapi = _get(sandbox, "/sapi/v1/account/apiRestrictions", entry, _signed(entry))
+    sapi = _get(sandbox, "/sapi/v1/account/apiRestrictions", entry, _signed(sandbox, entry))
     assert sapi.status_code == 200 and "X-SAPI-USED-IP-WEIGHT-1M" in sapi.headers
-    history = _get(sandbox, "/sapi/v1/capital/withdraw/history", entry, _signed(entry))
+    history = _get(sandbox, "/sapi/v1/capital/withdraw/history", entry, _signed(sandbox, entry))
     assert history.headers["X-SAPI-USED-UID-WEIGHT-1M"] == "18000"
 
 
@@ -47,11 +46,7 @@ def test_over_the_limit_is_429_then_418(sandbox):
     statuses = [_get(sandbox, "/api/v3/exchangeInfo").status_code for _ in range(301)]
     assert statuses[:300] == [200] * 300 and statuses[300] == 429
     refused = _get(sandbox, "/api/v3/ping")
-    assert (
-        refused.status_code == 429
-        and refused.json()["code"] == -1003
-        and int(refused.headers["Retry-After"]) > 0
-    )
+    assert refused.status_code == 429 and refused.json()["code"] == -1003 and int(refused.headers["Retry-After"]) > 0
     for _ in range(3):
         last = _get(sandbox, "/api/v3/ping")
     assert last.status_code == 418 and "banned" in last.json()["msg"]
@@ -71,9 +66,9 @@ def test_forced_429_burst_and_server_errors(sandbox):
 
 def test_error_precedence_on_signed_calls(sandbox):
     entry = sandbox.credentials["victim-bot"]
-    no_header = _get(sandbox, "/api/v3/account", None, _signed(entry))
+    no_header = _get(sandbox, "/api/v3/account", None, _signed(sandbox, entry))
     assert (no_header.status_code, no_header.json()["code"]) == (401, -2014)
-    unknown = _get(sandbox, "/api/v3/account", dict(entry, api_key="Q" * 64), _signed(entry))
+    unknown = _get(sandbox, "/api/v3/account", dict(entry, api_key="Q" * 64), _signed(sandbox, entry))
     assert (unknown.status_code, unknown.json()["code"]) == (401, -2015)
     missing = _get(sandbox, "/api/v3/account", entry, "recvWindow=5000")
     assert missing.json() == {
@@ -81,12 +76,12 @@ def test_error_precedence_on_signed_calls(sandbox):
         "msg": "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.",
     }
     stale = _get(
-        sandbox, "/api/v3/account", entry, _signed(entry, timestamp=int(time.time() * 1000) - 20_000)
+        sandbox, "/api/v3/account", entry, _signed(sandbox, entry, timestamp=sandbox.exchange.clock.now_ms() - 20_000)
     )
     assert stale.json()["code"] == -1021
-    too_wide = _get(sandbox, "/api/v3/account", entry, _signed(entry, recvWindow=70_000))
+    too_wide = _get(sandbox, "/api/v3/account", entry, _signed(sandbox, entry, recvWindow=70_000))
     assert too_wide.json()["code"] == -1131
-    tampered = _get(sandbox, "/api/v3/account", entry, _signed(entry) + "0")
+    tampered = _get(sandbox, "/api/v3/account", entry, _signed(sandbox, entry) + "0")
     assert (tampered.status_code, tampered.json()["code"]) == (400, -1022)
 
 
@@ -102,16 +97,14 @@ def test_bad_input_gets_binance_errors_not_stack_traces(sandbox):
                 sandbox,
                 "/api/v3/myTrades",
                 entry,
-                _signed(entry, {"symbol": "BTCUSDT", "startTime": 0, "endTime": 90_000_000}),
+                _signed(sandbox, entry, {"symbol": "BTCUSDT", "startTime": 0, "endTime": 90_000_000}),
             ),
             400,
             -1127,
         ),
-        (_get(sandbox, "/sapi/v1/asset/transfer", entry, _signed(entry)), 400, -1102),
+        (_get(sandbox, "/sapi/v1/asset/transfer", entry, _signed(sandbox, entry)), 400, -1102),
         (
-            _get(
-                sandbox, "/api/v3/openOrders", entry, _signed(entry, {"symbol": "BTCUSDT"}), method="DELETE"
-            ),
+            _get(sandbox, "/api/v3/openOrders", entry, _signed(sandbox, entry, {"symbol": "BTCUSDT"}), method="DELETE"),
             400,
             -2011,
         ),
@@ -127,11 +120,11 @@ def test_bad_input_gets_binance_errors_not_stack_traces(sandbox):
 def test_admin_changes_what_a_key_may_do(sandbox):
     entry = sandbox.credentials["victim-bot"]
     order = {"symbol": "BNBUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.1"}
-    assert _get(sandbox, "/api/v3/order", entry, _signed(entry, order), method="POST").status_code == 200
+    assert _get(sandbox, "/api/v3/order", entry, _signed(sandbox, entry, order), method="POST").status_code == 200
     sandbox.admin(f"keys/{entry['label']}", {"permissions": ["reading"]})
-    refused = _get(sandbox, "/api/v3/order", entry, _signed(entry, order), method="POST")
+    refused = _get(sandbox, "/api/v3/order", entry, _signed(sandbox, entry, order), method="POST")
     assert refused.json()["code"] == -2015
-    restrictions = _get(sandbox, "/sapi/v1/account/apiRestrictions", entry, _signed(entry)).json()
+    restrictions = _get(sandbox, "/sapi/v1/account/apiRestrictions", entry, _signed(sandbox, entry)).json()
     assert restrictions["enableSpotAndMarginTrading"] is False and restrictions["enableReading"] is True
     sandbox.admin("accounts/victim/disable")
-    assert _get(sandbox, "/api/v3/account", entry, _signed(entry)).json()["code"] == -2015
+    assert _get(sandbox, "/api/v3/account", entry, _signed(sandbox, entry)).json()["code"] == -2015

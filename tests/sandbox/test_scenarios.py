@@ -58,9 +58,7 @@ def test_withdrawal_theft_truth_names_new_address_withdrawals():
     built = build_scenario("withdrawal-theft")
     stolen = [r for r in built.exchange.ledger.wallet if r.id in built.truth["withdrawal_ids"]]
     assert {r.asset for r in stolen} == {"USDT", "BTC"}
-    earlier = {
-        r.extra["address"] for r in built.exchange.ledger.wallet if r.id not in built.truth["withdrawal_ids"]
-    }
+    earlier = {r.extra["address"] for r in built.exchange.ledger.wallet if r.id not in built.truth["withdrawal_ids"]}
     assert all(r.extra["address"] not in earlier for r in stolen)
 
 

@@ -37,9 +37,7 @@ def install(
     repo: Annotated[Path, typer.Option("--repo", help="Repository to protect.")] = Path("."),
     force: Annotated[
         bool,
-        typer.Option(
-            "--force", help="Replace another pre-commit hook (it is kept as pre-commit.keyguard-backup)."
-        ),
+        typer.Option("--force", help="Replace another pre-commit hook (it is kept as pre-commit.keyguard-backup)."),
     ] = False,
 ) -> None:
     """Install a pre-commit hook in REPO that runs `keyguard scan --staged`.

@@ -11,9 +11,7 @@ from rich.console import Console
 
 from keyguard.sandbox import BUILT_IN_SCENARIOS as BUILT_IN
 
-app = typer.Typer(
-    help="A Binance-compatible exchange on loopback, with scenarios and attacks.", no_args_is_help=True
-)
+app = typer.Typer(help="A Binance-compatible exchange on loopback, with scenarios and attacks.", no_args_is_help=True)
 
 
 def _write_json(path: Path, data: object) -> None:
@@ -60,7 +58,5 @@ def serve(
     if write_truth:
         _write_json(write_truth, built.truth)
     console.print(f"sandbox exchange ({built.truth['scenario']}) on {server.base_url}  ws: {server.ws_url}")
-    console.print(
-        f"{len(built.credentials)} sandbox keys" + (f" in {write_credentials}" if write_credentials else "")
-    )
+    console.print(f"{len(built.credentials)} sandbox keys" + (f" in {write_credentials}" if write_credentials else ""))
     server.run()

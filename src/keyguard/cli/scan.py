@@ -72,9 +72,7 @@ def _emit(text: str, output: Path | None) -> None:
 def scan_command(
     paths: Annotated[
         list[str] | None,
-        typer.Argument(
-            help="Files or directories to scan (default: the current directory); '-' reads stdin."
-        ),
+        typer.Argument(help="Files or directories to scan (default: the current directory); '-' reads stdin."),
     ] = None,
     output_format: Annotated[
         OutputFormat | None, typer.Option("--format", "-f", help="Output format: text, json or sarif.")
@@ -91,9 +89,7 @@ def scan_command(
     ] = False,
     include_examples: Annotated[
         bool,
-        typer.Option(
-            "--include-examples", help="Report Binance's public documentation example keys (as info)."
-        ),
+        typer.Option("--include-examples", help="Report Binance's public documentation example keys (as info)."),
     ] = False,
     baseline: Annotated[
         Path | None, typer.Option("--baseline", help="Ignore findings recorded in this baseline file.")

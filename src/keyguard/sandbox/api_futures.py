@@ -91,9 +91,7 @@ def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
         assert call.key
         master = exchange.account_of(call.key)
         email, api_key = call.required("email"), call.required("subAccountApiKey")
-        sub = next(
-            (a for a in ledger.accounts.values() if a.email == email and a.master == master.name), None
-        )
+        sub = next((a for a in ledger.accounts.values() if a.email == email and a.master == master.name), None)
         key = exchange.keys.get(api_key)
         if sub is None or key is None or key.account != sub.name:
             raise errors.BinanceError(-12022, "The sub-account API key does not exist.")

@@ -22,9 +22,7 @@ def _window(call: Call, max_ms: int, hours: int) -> tuple[int | None, int | None
 def _limit(call: Call) -> int:
     limit = call.integer("limit", 500) or 500
     if limit < 1 or limit > 1000:
-        raise errors.BinanceError(
-            -1100, "Illegal characters found in parameter 'limit'; legal range is '1-1000'."
-        )
+        raise errors.BinanceError(-1100, "Illegal characters found in parameter 'limit'; legal range is '1-1000'.")
     return limit
 
 
@@ -127,10 +125,7 @@ def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
         orders = ledger.open_orders(call.key.account, symbol)
         if not orders:
             raise errors.unknown_order()
-        return [
-            _cancel_report(ledger.cancel(call.key.account, symbol, o.order_id, None, call.now))
-            for o in orders
-        ]
+        return [_cancel_report(ledger.cancel(call.key.account, symbol, o.order_id, None, call.now)) for o in orders]
 
     def new_order(call: Call) -> dict:
         assert call.key

@@ -50,9 +50,7 @@ def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
     def records(call: Call, kind: str, default_days: int, max_days: int) -> list[WalletRecord]:
         start, end = call.integer("startTime"), call.integer("endTime")
         if start is not None and end is not None and end - start >= max_days * DAY_MS:
-            raise errors.BinanceError(
-                -1127, f"More than {max_days * 24} hours between startTime and endTime."
-            )
+            raise errors.BinanceError(-1127, f"More than {max_days * 24} hours between startTime and endTime.")
         if start is None and end is None:
             start, end = call.now - default_days * DAY_MS, call.now
         start = start if start is not None else (end or call.now) - max_days * DAY_MS
@@ -202,9 +200,7 @@ def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
             if kind == "SPOT":
                 data = {
                     "totalAssetOfBtc": "0",
-                    "balances": [
-                        {"asset": a, "free": fmt(v), "locked": "0"} for a, v in sorted(balances.items())
-                    ],
+                    "balances": [{"asset": a, "free": fmt(v), "locked": "0"} for a, v in sorted(balances.items())],
                 }
             elif kind == "FUTURES":
                 data = {"assets": [], "position": []}
@@ -383,9 +379,7 @@ def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
         Endpoint("GET", "/sapi/v1/account/status", SIGNED, 1, lambda call: {"data": "Normal"}, READ),
         Endpoint("GET", "/sapi/v1/account/apiTradingStatus", SIGNED, 1, trading_status, READ),
         Endpoint("GET", "/sapi/v1/capital/config/getall", SIGNED, 10, config_getall, READ),
-        Endpoint(
-            "GET", "/sapi/v1/capital/withdraw/history", SIGNED, 0, withdraw_history, READ, uid_weight=18000
-        ),
+        Endpoint("GET", "/sapi/v1/capital/withdraw/history", SIGNED, 0, withdraw_history, READ, uid_weight=18000),
         Endpoint("GET", "/sapi/v1/capital/deposit/hisrec", SIGNED, 1, deposit_history, READ),
         Endpoint(
             "POST",

@@ -30,9 +30,7 @@ class _Script:
         label = spec.get("key")
         key = next((k for k in builder.keys if k.label == label), None)
         if key is None:
-            raise ScenarioError(
-                f"{builder.source}:{spec.get('__line__', '?')}: field 'key' names no key: {label!r}"
-            )
+            raise ScenarioError(f"{builder.source}:{spec.get('__line__', '?')}: field 'key' names no key: {label!r}")
         self.victim = builder.ledger.accounts[key.account]
         self.attacker = builder._role("attacker")
         self.truth = builder.truth
@@ -42,9 +40,7 @@ class _Script:
         self.time += STEP_MS + self.builder.rng.randint(0, 5000)
         return self.time
 
-    def order(
-        self, account: str, symbol: str, side: str, kind: str, qty: Decimal, price: Decimal | None
-    ) -> int:
+    def order(self, account: str, symbol: str, side: str, kind: str, qty: Decimal, price: Decimal | None) -> int:
         before = len(self.ledger.trades[symbol])
         order = self.ledger.place_order(account, symbol, side, kind, qty, price, "GTC", self.tick())
         if account == self.victim.name:
@@ -144,7 +140,6 @@ def run_attack(builder: ScenarioBuilder, spec: dict[str, Any]) -> None:
     kind = spec.get("type")
     if kind not in ATTACKS:
         raise ScenarioError(
-            f"{builder.source}:{spec.get('__line__', '?')}: field 'type' must be one of "
-            f"{sorted(ATTACKS)}, not {kind!r}"
+            f"{builder.source}:{spec.get('__line__', '?')}: field 'type' must be one of {sorted(ATTACKS)}, not {kind!r}"
         )
     ATTACKS[kind](builder, spec)

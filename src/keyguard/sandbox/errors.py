@@ -40,9 +40,7 @@ def ahead_of_server() -> BinanceError:
 
 
 def mandatory(name: str) -> BinanceError:
-    return BinanceError(
-        -1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.", 400
-    )
+    return BinanceError(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.", 400)
 
 
 def bad_symbol() -> BinanceError:

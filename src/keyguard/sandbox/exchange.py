@@ -29,9 +29,7 @@ class Faults:
 
 
 class SandboxExchange:
-    def __init__(
-        self, ledger: Ledger, keys: list[SandboxKey], clock: Clock, truth: dict[str, Any] | None = None
-    ):
+    def __init__(self, ledger: Ledger, keys: list[SandboxKey], clock: Clock, truth: dict[str, Any] | None = None):
         self.ledger = ledger
         self.keys = {key.api_key: key for key in keys}
         self.clock = clock

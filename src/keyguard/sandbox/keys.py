@@ -146,9 +146,7 @@ def _miller_rabin(n: int, rng: random.Random, rounds: int = 20) -> bool:
     return True
 
 
-_SMALL_PRIMES_PRODUCT = math.prod(
-    p for p in range(3, 4000, 2) if all(p % q for q in range(3, int(p**0.5) + 1, 2))
-)
+_SMALL_PRIMES_PRODUCT = math.prod(p for p in range(3, 4000, 2) if all(p % q for q in range(3, int(p**0.5) + 1, 2)))
 
 
 def seeded_rsa_key(rng: random.Random, bits: int = 2048) -> rsa.RSAPrivateKey:

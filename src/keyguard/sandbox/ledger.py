@@ -299,9 +299,7 @@ class Ledger:
             qty = min(taker.remaining, maker.remaining)
             if taker.type == "MARKET" and taker.side == "BUY":
                 affordable = self.accounts[taker.account].balance(self.symbols[taker.symbol].quote).free
-                qty = min(
-                    qty, (affordable / (maker.price * (1 + COMMISSION_RATE))).quantize(EIGHT, ROUND_DOWN)
-                )
+                qty = min(qty, (affordable / (maker.price * (1 + COMMISSION_RATE))).quantize(EIGHT, ROUND_DOWN))
                 if qty <= 0:
                     break
             self._fill(maker, taker, qty, maker.price, now)
@@ -344,22 +342,15 @@ class Ledger:
             order.update_time = now
             self._emit(order.account, self._execution_report(order, "TRADE", now, trade))
         for account in {buyer.name, seller.name}:
-            self._emit(
-                account, self._account_position(self.accounts[account], (symbol.base, symbol.quote), now)
-            )
+            self._emit(account, self._account_position(self.accounts[account], (symbol.base, symbol.quote), now))
 
-    def cancel(
-        self, account: str, symbol: str, order_id: int | None, client_id: str | None, now: int
-    ) -> Order:
+    def cancel(self, account: str, symbol: str, order_id: int | None, client_id: str | None, now: int) -> Order:
         for order in self.orders.values():
             if (
                 order.account == account
                 and order.symbol == symbol
                 and order.status in ("NEW", "PARTIALLY_FILLED")
-                and (
-                    order.order_id == order_id
-                    or (client_id is not None and order.client_order_id == client_id)
-                )
+                and (order.order_id == order_id or (client_id is not None and order.client_order_id == client_id))
             ):
                 self.books[symbol].remove(order)
                 self._release(self.accounts[account], self.symbols[symbol], order)
@@ -397,9 +388,7 @@ class Ledger:
         trades = self.trades.get(symbol)
         return trades[-1].price if trades else None
 
-    def klines(
-        self, symbol: str, interval_ms: int, start: int | None, end: int | None, limit: int
-    ) -> list[list]:
+    def klines(self, symbol: str, interval_ms: int, start: int | None, end: int | None, limit: int) -> list[list]:
         trades = self.trades[symbol]
         times = [t.time for t in trades]
         lo = bisect.bisect_left(times, start) if start is not None else 0
@@ -500,10 +489,7 @@ class Ledger:
             "e": "outboundAccountPosition",
             "E": now,
             "u": now,
-            "B": [
-                {"a": a, "f": fmt(account.balance(a).free), "l": fmt(account.balance(a).locked)}
-                for a in assets
-            ],
+            "B": [{"a": a, "f": fmt(account.balance(a).free), "l": fmt(account.balance(a).locked)} for a in assets],
         }
 
     def balance_update(self, account: str, asset: str, delta: Decimal, now: int) -> None:

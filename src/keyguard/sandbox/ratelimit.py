@@ -74,8 +74,7 @@ class RateLimiter:
         if used > SAPI_UID_LIMIT:
             raise BinanceError(
                 -1003,
-                f"Too much request weight used; current limit is {SAPI_UID_LIMIT} request "
-                "weight per 1 MINUTE.",
+                f"Too much request weight used; current limit is {SAPI_UID_LIMIT} request weight per 1 MINUTE.",
                 429,
                 {**headers, "Retry-After": str(60 - (now // 1000) % 60)},
             )

@@ -64,9 +64,7 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 def load_spec(name_or_path: str) -> dict[str, Any]:
     """A built-in scenario by name, or a user's YAML file."""
     if name_or_path in BUILT_IN:
-        text = (
-            resources.files("keyguard.sandbox.scenarios").joinpath(f"{name_or_path}.yaml").read_text("utf-8")
-        )
+        text = resources.files("keyguard.sandbox.scenarios").joinpath(f"{name_or_path}.yaml").read_text("utf-8")
         source = f"{name_or_path}.yaml"
     else:
         path = Path(name_or_path)
@@ -93,9 +91,7 @@ def _field(spec: dict, name: str, kind: type | tuple[type, ...], source: str, de
     value = spec[name]
     if not isinstance(value, kind) or isinstance(value, bool) and kind in (int, float, (int, float)):
         expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise ScenarioError(
-            f"{source}:{spec.get('__line__', '?')}: field '{name}' must be {expected}, not {value!r}"
-        )
+        raise ScenarioError(f"{source}:{spec.get('__line__', '?')}: field '{name}' must be {expected}, not {value!r}")
     return value
 
 
@@ -155,15 +151,11 @@ class ScenarioBuilder:
         for raw in _field(self.spec, "keys", list, self.source):
             account = _field(raw, "account", str, self.source)
             if account not in self.ledger.accounts:
-                raise ScenarioError(
-                    f"{self.source}:{raw['__line__']}: field 'account' names no account: {account!r}"
-                )
+                raise ScenarioError(f"{self.source}:{raw['__line__']}: field 'account' names no account: {account!r}")
             try:
                 permissions = permissions_from(_field(raw, "permissions", list, self.source, ["reading"]))
             except ValueError as error:
-                raise ScenarioError(
-                    f"{self.source}:{raw['__line__']}: field 'permissions': {error}"
-                ) from None
+                raise ScenarioError(f"{self.source}:{raw['__line__']}: field 'permissions': {error}") from None
             age_days = _field(raw, "age_days", int, self.source, 30)
             self.keys.append(
                 make_key(

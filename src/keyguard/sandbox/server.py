@@ -91,9 +91,7 @@ def create_app(exchange: SandboxExchange) -> FastAPI:
                     headers.update(exchange.limiter.charge_uid(uid, endpoint.uid_weight, call.now))
                 return JSONResponse(endpoint.handler(call), headers=headers)
             except BinanceError as error:
-                return JSONResponse(
-                    error.body(), status_code=error.status, headers={**headers, **error.headers}
-                )
+                return JSONResponse(error.body(), status_code=error.status, headers={**headers, **error.headers})
 
         handler.__name__ = f"{endpoint.method.lower()}_{endpoint.path.strip('/').replace('/', '_')}"
         return handler
@@ -115,9 +113,7 @@ def create_app(exchange: SandboxExchange) -> FastAPI:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
         if error.status_code == 405:
-            return JSONResponse(
-                {"code": -1000, "msg": "Method not allowed for this endpoint."}, status_code=405
-            )
+            return JSONResponse({"code": -1000, "msg": "Method not allowed for this endpoint."}, status_code=405)
         return JSONResponse({"code": -1000, "msg": "Unknown endpoint."}, status_code=error.status_code)
 
     @app.exception_handler(Exception)
@@ -137,9 +133,7 @@ class SandboxServer:
         self.socket.bind((host, port))
         self.socket.listen(2048)  # clients queue from now on, before uvicorn starts accepting
         self.host, self.port = self.socket.getsockname()[:2]
-        config = uvicorn.Config(
-            create_app(exchange), log_level="warning", access_log=False, ws="websockets-sansio"
-        )
+        config = uvicorn.Config(create_app(exchange), log_level="warning", access_log=False, ws="websockets-sansio")
         self.server = uvicorn.Server(config)
 
     @property

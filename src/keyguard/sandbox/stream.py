@@ -59,9 +59,7 @@ async def user_data_stream(exchange: SandboxExchange, websocket: WebSocket) -> N
                     }
                 )
             except (ValueError, AttributeError):
-                outbox.put_nowait(
-                    {"id": None, "status": 400, "error": {"code": -1100, "msg": "Malformed request."}}
-                )
+                outbox.put_nowait({"id": None, "status": 400, "error": {"code": -1100, "msg": "Malformed request."}})
     except WebSocketDisconnect:
         pass
     finally:
@@ -70,9 +68,7 @@ async def user_data_stream(exchange: SandboxExchange, websocket: WebSocket) -> N
         exchange.invalidation_listeners.remove(on_invalid)
 
 
-def _answer(
-    exchange: SandboxExchange, request: dict[str, Any], ip: str, subscriptions: dict[int, str]
-) -> Any:
+def _answer(exchange: SandboxExchange, request: dict[str, Any], ip: str, subscriptions: dict[int, str]) -> Any:
     method = request.get("method")
     params = request.get("params") or {}
     now = exchange.clock.now_ms()

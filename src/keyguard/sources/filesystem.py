@@ -83,9 +83,7 @@ def _single_file(path: str) -> FileTarget | Skipped:
     return FileTarget(path, shown, info.st_size, not _tracked_checker(repo)(real), (info.st_dev, info.st_ino))
 
 
-def walk(
-    root: str, exclude: Sequence[str] = (), include_deps: bool = False
-) -> Iterator[FileTarget | Skipped]:
+def walk(root: str, exclude: Sequence[str] = (), include_deps: bool = False) -> Iterator[FileTarget | Skipped]:
     """Every file under `root` (or `root` itself when it is a file).
 
     A dependency folder named as `root` is scanned; those found inside it are skipped by default.

@@ -68,9 +68,7 @@ def read_blobs(root: str, blob_ids: list[str]) -> Iterator[tuple[str, bytes]]:
     """Contents of the given blobs, through one `git cat-file --batch` process."""
     if not blob_ids:
         return
-    proc = subprocess.Popen(
-        ["git", "cat-file", "--batch"], cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE
-    )
+    proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert proc.stdin and proc.stdout
     try:
         for blob_id in blob_ids:
