@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import requests
@@ -53,6 +56,18 @@ def session_from(source: str) -> requests.Session:
     session = requests.Session()
     session.mount("http://", SourceAddressAdapter(source))
     return session
+
+
+def signed_query(sandbox, entry: dict, params: dict | None = None, **overrides) -> str:
+    """Signed query string, stamped with the sandbox's own clock (tests move it)."""
+    query = urlencode({**(params or {}), "timestamp": sandbox.exchange.clock.now_ms(), **overrides})
+    signature = hmac.new(entry["secret"].encode(), query.encode(), hashlib.sha256).hexdigest()
+    return f"{query}&signature={signature}"
+
+
+def call(sandbox, path: str, entry: dict | None = None, query: str = "", method: str = "GET", **kwargs):
+    headers = {"X-MBX-APIKEY": entry["api_key"]} if entry else {}
+    return requests.request(method, f"{sandbox.base_url}{path}?{query}", headers=headers, timeout=10, **kwargs)
 
 
 def ccxt_client(sandbox: Sandbox, api_key: str, secret: str, session: requests.Session | None = None):
