@@ -74,6 +74,8 @@ def admin_router(exchange: SandboxExchange) -> APIRouter:
             exchange.clock.offset_ms = int(body["skew_ms"])
         if "burst_429" in body:
             exchange.limiter.forced_429 = int(body["burst_429"])
+        if "enforce_limits" in body:
+            exchange.limiter.enforced = bool(body["enforce_limits"])
         if body.get("reset_limits"):
             exchange.limiter.reset()
         return {
