@@ -58,7 +58,11 @@ def test_withdrawal_theft_truth_names_new_address_withdrawals():
     built = build_scenario("withdrawal-theft")
     stolen = [r for r in built.exchange.ledger.wallet if r.id in built.truth["withdrawal_ids"]]
     assert {r.asset for r in stolen} == {"USDT", "BTC"}
-    earlier = {r.extra["address"] for r in built.exchange.ledger.wallet if r.id not in built.truth["withdrawal_ids"]}
+    earlier = {
+        r.extra["address"]
+        for r in built.exchange.ledger.wallet
+        if r.kind in ("deposit", "withdrawal") and r.id not in built.truth["withdrawal_ids"]
+    }
     assert all(r.extra["address"] not in earlier for r in stolen)
 
 
@@ -140,3 +144,18 @@ def test_cli_rejects_a_bad_scenario(tmp_path):
     )
     assert done.returncode == 2 and "field 'symbols' must be list" in done.stdout + done.stderr
     time.sleep(0)
+
+
+def test_withdrawal_theft_moves_funds_to_a_sub_account_visible_to_the_master():
+    built = build_scenario("withdrawal-theft")
+    [tran_id] = built.truth["transfer_ids"]
+    with SandboxServer(built.exchange).running() as server:
+        entry = next(c for c in built.credentials if c["label"] == "victim-withdraw")
+        sandbox = type("S", (), {"base_url": server.base_url})
+        history = ccxt_client(sandbox, entry["api_key"], entry["secret"]).sapi_get_sub_account_universaltransfer()
+    [row] = [r for r in history["result"] if str(r["tranId"]) == tran_id]
+    assert (row["fromEmail"], row["toEmail"], row["asset"]) == (
+        "victim@sandbox.invalid",
+        "victim-sub@sandbox.invalid",
+        "BNB",
+    )

@@ -1,4 +1,4 @@
-"""USD-M futures account and trades (binance-api.md §2.5), and sub-account key IP restriction (§3)."""
+"""USD-M futures account and trades (binance-api.md §2.5)."""
 
 from __future__ import annotations
 
@@ -87,69 +87,8 @@ def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
             if t["account"] == call.key.account and t["symbol"] == symbol and start <= t["time"] <= end
         ][:limit]
 
-    def sub_account_key(call: Call):
-        assert call.key
-        master = exchange.account_of(call.key)
-        email, api_key = call.required("email"), call.required("subAccountApiKey")
-        sub = next((a for a in ledger.accounts.values() if a.email == email and a.master == master.name), None)
-        key = exchange.keys.get(api_key)
-        if sub is None or key is None or key.account != sub.name:
-            raise errors.BinanceError(-12022, "The sub-account API key does not exist.")
-        return key
-
-    def ip_body(key) -> dict:
-        return {
-            "ipRestrict": "true" if key.ip_whitelist else "false",
-            "ipList": list(key.ip_whitelist),
-            "updateTime": exchange.clock.now_ms(),
-            "apiKey": key.api_key,
-        }
-
-    def get_ip(call: Call) -> dict:
-        return ip_body(sub_account_key(call))
-
-    def set_ip(call: Call) -> dict:
-        key = sub_account_key(call)
-        status = call.required("status")
-        if status not in ("1", "2", "3"):
-            raise errors.BinanceError(-1100, "Illegal characters found in parameter 'status'.")
-        addresses = [a.strip() for a in (call.get("ipAddress") or "").split(",") if a.strip()]
-        key.ip_whitelist = [] if status == "1" else sorted(set(key.ip_whitelist) | set(addresses))
-        body = ip_body(key)
-        body["status"] = status
-        del body["ipRestrict"]
-        return body
-
-    def delete_ip(call: Call) -> dict:
-        key = sub_account_key(call)
-        removed = {a.strip() for a in call.required("ipAddress").split(",")}
-        key.ip_whitelist = [a for a in key.ip_whitelist if a not in removed]
-        return ip_body(key)
-
-    sub = "/sapi/v1/sub-account/subAccountApi/ipRestriction"
     return [
         Endpoint("GET", "/fapi/v2/account", SIGNED, 5, lambda call: futures_account(call, 2)),
         Endpoint("GET", "/fapi/v3/account", SIGNED, 5, lambda call: futures_account(call, 3)),
         Endpoint("GET", "/fapi/v1/userTrades", SIGNED, 5, user_trades, required=("symbol",)),
-        Endpoint("GET", sub, SIGNED, 0, get_ip, uid_weight=3000, required=("email", "subAccountApiKey")),
-        Endpoint(
-            "POST",
-            "/sapi/v2/sub-account/subAccountApi/ipRestriction",
-            SIGNED,
-            0,
-            set_ip,
-            TRADE,
-            uid_weight=3000,
-            required=("email", "subAccountApiKey", "status"),
-        ),
-        Endpoint(
-            "DELETE",
-            sub + "/ipList",
-            SIGNED,
-            0,
-            delete_ip,
-            TRADE,
-            uid_weight=3000,
-            required=("email", "subAccountApiKey", "ipAddress"),
-        ),
     ]

@@ -118,7 +118,38 @@ def withdrawal_theft(builder: ScenarioBuilder, spec: dict[str, Any]) -> None:
             )
         )
         script.truth["withdrawal_ids"].append(record_id)
+    move = spec.get("to_sub_account")
+    if move:
+        _transfer_to_sub_account(builder, script, move)
     script.finish("withdrawal-theft")
+
+
+def _transfer_to_sub_account(builder: ScenarioBuilder, script: _Script, move: dict[str, Any]) -> None:
+    """Moves a share of one asset to a sub-account of the victim's, as the master-account transfer does."""
+    sub = next(a for a in builder.ledger.accounts.values() if a.master == script.victim.name)
+    asset = str(move.get("asset", "BNB"))
+    amount = _q(script.victim.balance(asset).free * Decimal(str(move.get("share", 0.9))), "0.0001")
+    script.victim.balance(asset).free -= amount
+    sub.balance(asset).free += amount
+    tran_id = str(90_000_000 - len(builder.ledger.wallet))
+    builder.ledger.wallet.append(
+        WalletRecord(
+            "sub_transfer",
+            tran_id,
+            script.victim.name,
+            asset,
+            amount,
+            script.tick(),
+            {
+                "fromEmail": script.victim.email,
+                "toEmail": sub.email,
+                "clientTranId": "",
+                "fromAccountType": "SPOT",
+                "toAccountType": "SPOT",
+            },
+        )
+    )
+    script.truth["transfer_ids"].append(tran_id)
 
 
 def leaked_readonly(builder: ScenarioBuilder, spec: dict[str, Any]) -> None:

@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from keyguard.sandbox import api_futures, api_market, api_spot, api_wallet, errors
+from keyguard.sandbox import api_futures, api_market, api_spot, api_subaccount, api_wallet, errors
 from keyguard.sandbox.admin import admin_router
 from keyguard.sandbox.errors import BinanceError
 from keyguard.sandbox.exchange import SandboxExchange
@@ -31,6 +31,7 @@ def _endpoints(exchange: SandboxExchange) -> list[Endpoint]:
         *api_spot.endpoints(exchange),
         *api_wallet.endpoints(exchange),
         *api_futures.endpoints(exchange),
+        *api_subaccount.endpoints(exchange),
     ]
 
 
