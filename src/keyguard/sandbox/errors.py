@@ -15,10 +15,6 @@ class BinanceError(Exception):
         return {"code": self.code, "msg": self.msg}
 
 
-def unauthorized() -> BinanceError:
-    return BinanceError(-1002, "You are not authorized to execute this request.", 401)
-
-
 def bad_api_key_format() -> BinanceError:
     return BinanceError(-2014, "API-key format invalid.", 401)
 
@@ -68,6 +64,3 @@ def illegal_value(name: str) -> BinanceError:
         -1100, f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.", 400
     )
 
-
-def unknown_endpoint() -> BinanceError:
-    return BinanceError(-1000, "An unknown error occurred while processing the request.", 404)

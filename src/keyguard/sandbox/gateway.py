@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -33,7 +33,6 @@ class Call:
     ip: str
     now: int
     key: SandboxKey | None = None
-    headers: dict[str, str] = field(default_factory=dict)
 
     def get(self, name: str, default: str | None = None) -> str | None:
         value = self.params.get(name)
@@ -129,6 +128,8 @@ def authenticate(
     account_disabled: Callable[[SandboxKey], bool],
 ) -> SandboxKey | None:
     if endpoint.security == NONE:
+        for name in endpoint.required:
+            call.required(name)
         return None
     if not api_key_header or not API_KEY_FORMAT.fullmatch(api_key_header):
         raise errors.bad_api_key_format()
@@ -138,7 +139,7 @@ def authenticate(
     if endpoint.security == SIGNED:
         for name in ("timestamp", "signature", *endpoint.required):
             call.required(name)
-        _check_timestamp(call)
+        check_timestamp(call)
         if signature is None or not key.verify(payload, signature):
             raise errors.invalid_signature()
     else:
@@ -149,7 +150,7 @@ def authenticate(
     return key
 
 
-def _check_timestamp(call: Call) -> None:
+def check_timestamp(call: Call) -> None:
     timestamp = call.integer("timestamp")
     assert timestamp is not None
     if timestamp > 10**14:  # microseconds are accepted too

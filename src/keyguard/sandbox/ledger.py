@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from keyguard.sandbox.errors import BinanceError, order_rejected, unknown_order
+from keyguard.sandbox.errors import order_rejected, unknown_order
 
 ZERO = Decimal(0)
 EIGHT = Decimal("0.00000001")
@@ -494,6 +494,3 @@ class Ledger:
 
     def balance_update(self, account: str, asset: str, delta: Decimal, now: int) -> None:
         self._emit(account, {"e": "balanceUpdate", "E": now, "a": asset, "d": fmt(delta), "T": now})
-
-
-__all__ = ["Account", "Balance", "BinanceError", "Book", "Ledger", "Order", "Symbol", "Trade", "WalletRecord"]

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from keyguard.sandbox import api_futures, api_market, api_spot, api_subaccount, api_wallet, errors
+from keyguard.sandbox import api_futures, api_market, api_spot, api_subaccount, api_wallet
 from keyguard.sandbox.admin import admin_router
 from keyguard.sandbox.errors import BinanceError
 from keyguard.sandbox.exchange import SandboxExchange
@@ -161,10 +159,3 @@ class SandboxServer:
         finally:
             self.server.should_exit = True
             thread.join(timeout=10)
-
-
-def dump(data: Any) -> str:
-    return json.dumps(data, indent=2)
-
-
-__all__ = ["SandboxServer", "create_app", "errors"]

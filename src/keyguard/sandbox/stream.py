@@ -11,7 +11,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 from keyguard.sandbox import errors
 from keyguard.sandbox.errors import BinanceError
 from keyguard.sandbox.exchange import SandboxExchange
-from keyguard.sandbox.gateway import Call, _check_timestamp
+from keyguard.sandbox.gateway import Call, check_timestamp
 
 
 def _signed_payload(params: dict[str, Any]) -> bytes:
@@ -92,13 +92,13 @@ def _answer(exchange: SandboxExchange, request: dict[str, Any], ip: str, subscri
     call = Call({k: str(v) for k, v in params.items()}, ip, now, key)
     call.required("timestamp")
     call.required("signature")
-    _check_timestamp(call)
+    check_timestamp(call)
     if not key.verify(_signed_payload(params), str(params["signature"])):
         raise errors.invalid_signature()
     if not key.ip_allowed(ip):
         raise errors.rejected_key()
     if api_key in subscriptions.values():
         raise BinanceError(-1210, "This account is already subscribed on this connection.")
-    sub_id = len(subscriptions) and max(subscriptions) + 1
+    sub_id = max(subscriptions, default=-1) + 1
     subscriptions[sub_id] = api_key
     return {"subscriptionId": sub_id}
