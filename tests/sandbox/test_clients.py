@@ -121,3 +121,16 @@ def test_binance_sdk_errors(sandbox):
     sandbox.admin(f"keys/{entry['api_key']}/delete")
     with pytest.raises(UnauthorizedError, match="Invalid API-key"):
         Spot(config_rest_api=sdk_config(sandbox, entry)).rest_api.get_account()
+
+
+def test_futures_account_needs_the_futures_permission(sandbox):
+    from binance.exceptions import BinanceAPIException
+
+    with_futures = sandbox.credentials["victim-ed25519"]
+    client = python_binance_client(sandbox, with_futures["api_key"], private_key=with_futures["private_key_pem"])
+    account = client.futures_account()
+    assert account["totalWalletBalance"] == "800.00000000" and account["canTrade"] is True
+    spot_only = sandbox.credentials["victim-bot"]
+    with pytest.raises(BinanceAPIException) as refused:
+        python_binance_client(sandbox, spot_only["api_key"], spot_only["secret"]).futures_account()
+    assert refused.value.code == -2015

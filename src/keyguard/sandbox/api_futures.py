@@ -10,7 +10,7 @@ from keyguard.sandbox.gateway import SIGNED, Call, Endpoint
 from keyguard.sandbox.ledger import fmt
 
 WEEK_MS = 7 * 86_400_000
-TRADE = "enableSpotAndMarginTrading"
+FUTURES = "enableFutures"  # a key made before the futures account existed cannot read it
 
 
 def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
@@ -88,7 +88,7 @@ def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
         ][:limit]
 
     return [
-        Endpoint("GET", "/fapi/v2/account", SIGNED, 5, lambda call: futures_account(call, 2)),
-        Endpoint("GET", "/fapi/v3/account", SIGNED, 5, lambda call: futures_account(call, 3)),
-        Endpoint("GET", "/fapi/v1/userTrades", SIGNED, 5, user_trades, required=("symbol",)),
+        Endpoint("GET", "/fapi/v2/account", SIGNED, 5, lambda call: futures_account(call, 2), FUTURES),
+        Endpoint("GET", "/fapi/v3/account", SIGNED, 5, lambda call: futures_account(call, 3), FUTURES),
+        Endpoint("GET", "/fapi/v1/userTrades", SIGNED, 5, user_trades, FUTURES, required=("symbol",)),
     ]
