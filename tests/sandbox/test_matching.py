@@ -65,3 +65,13 @@ def test_klines_are_built_from_trades(ledger):
     [row] = ledger.klines("KGTUSDT", hour, None, None, 500)
     assert row[:6] == [hour, "1.00000000", "1.50000000", "0.80000000", "1.20000000", "4.00000000"]
     assert row[8] == 4
+
+
+def test_market_maker_refills_liquid_books(ledger):
+    ledger.market_maker = "alice"
+    ledger.replenished_symbols = {"KGTUSDT"}
+    ledger.place_order("alice", "KGTUSDT", "SELL", "LIMIT", D(1), D(2), "GTC", 1)
+    for minute in range(3):
+        ledger.place_order("bob", "KGTUSDT", "BUY", "MARKET", D(1), None, "GTC", 2 + minute)
+    assert [t.price for t in ledger.trades["KGTUSDT"]] == [D(2)] * 3
+    assert len(ledger.open_orders("alice", "KGTUSDT")) == 1

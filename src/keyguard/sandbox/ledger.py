@@ -205,6 +205,8 @@ class Ledger:
         self._trade_ids = itertools.count(1)
         self._sequence = itertools.count()
         self.listeners: list[EventSink] = []  # (account, event) for the user data stream
+        self.market_maker: str | None = None
+        self.replenished_symbols: set[str] = set()  # books the market maker refills as they are taken
 
     # --- setup -----------------------------------------------------------------------------------
     def add_symbol(self, symbol: Symbol) -> None:
@@ -253,7 +255,7 @@ class Ledger:
         self._reserve(account, symbol, order)
         self.orders[order_id] = order
         self._emit(account_name, self._execution_report(order, "NEW", now))
-        self._match(order, now)
+        refills = self._match(order, now)
         if order.remaining > 0:
             if order_type == "MARKET" or time_in_force in ("IOC", "FOK"):
                 order.status = "EXPIRED"
@@ -261,6 +263,8 @@ class Ledger:
                 self._emit(account_name, self._execution_report(order, "EXPIRED", now))
             else:
                 self.books[symbol_name].add(order, next(self._sequence))
+        for filled in refills:  # the market maker keeps its liquid books as deep as they were
+            self._refill(filled, now)
         return order
 
     @staticmethod
@@ -286,9 +290,11 @@ class Ledger:
         balance.locked -= amount
         balance.free += amount
 
-    def _match(self, taker: Order, now: int) -> None:
+    def _match(self, taker: Order, now: int) -> list[Order]:
+        """Fills `taker` against the book; returns the market maker's orders it used up."""
         book = self.books[taker.symbol]
         resting = book.opposite(taker.side)
+        refills: list[Order] = []
         while taker.remaining > 0 and resting:
             _, _, maker = resting[0]
             crosses = taker.type == "MARKET" or (
@@ -305,6 +311,20 @@ class Ledger:
             self._fill(maker, taker, qty, maker.price, now)
             if maker.remaining == 0:
                 resting.pop(0)
+                if maker.account == self.market_maker and maker.symbol in self.replenished_symbols:
+                    refills.append(maker)
+        return refills
+
+    def _refill(self, filled: Order, now: int) -> None:
+        """The market maker puts a taken order back, unless the book has since moved through its price."""
+        best = self.books[filled.symbol].opposite(filled.side)
+        if best and (best[0][2].price <= filled.price if filled.side == "BUY" else best[0][2].price >= filled.price):
+            return
+        account = self.accounts[filled.account]
+        symbol = self.symbols[filled.symbol]
+        asset, need = self._reserved(symbol, filled, filled.orig_qty)
+        account.balance(asset).free += need  # the maker restocks from outside the exchange
+        self.place_order(account.name, symbol.name, filled.side, "LIMIT", filled.orig_qty, filled.price, "GTC", now)
 
     def _fill(self, maker: Order, taker: Order, qty: Decimal, price: Decimal, now: int) -> None:
         symbol = self.symbols[taker.symbol]

@@ -377,6 +377,8 @@ class ScenarioBuilder:
         self._keys()
         self._history()
         self._books()
+        self.ledger.market_maker = self._role("market_maker").name
+        self.ledger.replenished_symbols = {r["symbol"] for r in self.spec["symbols"] if r["liquid"]}
         attack = self.spec.get("attack")
         if attack:
             from keyguard.sandbox.attacks import run_attack
