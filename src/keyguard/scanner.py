@@ -16,11 +16,13 @@ from typing import Any, BinaryIO
 
 from keyguard.detect.detector import Detector
 from keyguard.detect.engine import build_engine
-from keyguard.detect.findings import Finding
+from keyguard.detect.findings import SEVERITIES, Finding
+from keyguard.history_scanner import is_repository_root, scan_history
 from keyguard.rules import load_rules
 from keyguard.sources.base import FileTarget, Skipped
-from keyguard.sources.filesystem import walk
+from keyguard.sources.filesystem import display_path, walk
 from keyguard.sources.gitrepo import GitError, read_blobs, staged_blobs, work_tree_root
+from keyguard.sources.history import UnknownRevision
 from keyguard.sources.reading import NotText, iter_chunks
 
 STDIN = "-"
@@ -37,6 +39,8 @@ Progress = Callable[[int, int], None]
 class ScanOptions:
     paths: list[str] = field(default_factory=lambda: ["."])
     staged: bool = False
+    history: bool = True  # a scanned path that is a git repository: scan every commit too
+    since: str | None = None  # history: only objects not reachable from this revision
     exclude: list[str] = field(default_factory=list)
     include_deps: bool = False
     include_examples: bool = False
@@ -179,6 +183,24 @@ def _scan_staged(detector: Detector) -> Tally:
     return tally
 
 
+def _merge_history(tally: Tally, found: Tally, shown_root: str) -> None:
+    """Adds history findings; one that is also in the work tree annotates that finding instead."""
+    in_tree = {(f.path, f.secret_sha256): f for f in tally.findings if f.source == "file"}
+    for finding in found.findings:
+        finding.path = finding.path if shown_root == "." else os.path.join(shown_root, finding.path)
+        twin = in_tree.get((finding.path, finding.secret_sha256))
+        if twin is None:
+            tally.findings.append(finding)
+            continue
+        twin.commit, twin.commit_date, twin.author = finding.commit, finding.commit_date, finding.author
+        twin.in_head, twin.blob, twin.exposure = finding.in_head, finding.blob, finding.exposure
+        if SEVERITIES.index(finding.severity) < SEVERITIES.index(twin.severity):
+            twin.severity = finding.severity
+    tally.skipped += found.skipped
+    tally.bytes_scanned += found.bytes_scanned
+    tally.files_scanned += found.files_scanned
+
+
 def scan(options: ScanOptions, progress: Progress | None = None) -> ScanResult:
     """Scans what `options` names. Raises GitError for --staged outside a repository."""
     started = time.perf_counter()
@@ -199,6 +221,15 @@ def scan(options: ScanOptions, progress: Progress | None = None) -> ScanResult:
         files, jobs = _scan_files(_walk_targets(options, walk_skipped), options, progress)
         tally.skipped += walk_skipped
         tally.add(files)
+    if options.history:
+        for path in options.paths:
+            if path != STDIN and is_repository_root(path):
+                try:
+                    _merge_history(tally, scan_history(path, options), display_path(path))
+                except UnknownRevision:
+                    raise
+                except GitError as error:
+                    tally.skipped.append(Skipped(display_path(path), f"git history unreadable: {error}"))
     tally.findings.sort(key=Finding.sort_key)
     stats = {
         "files_scanned": tally.files_scanned,

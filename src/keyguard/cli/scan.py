@@ -102,13 +102,20 @@ def scan_command(
         Path | None,
         typer.Option("--config", help="Settings file (default: .keyguard.toml or pyproject.toml)."),
     ] = None,
+    no_history: Annotated[
+        bool, typer.Option("--no-history", help="Do not scan the git history of repositories among the paths.")
+    ] = False,
+    since: Annotated[
+        str | None, typer.Option("--since", help="History: only commits not reachable from REV (incremental).")
+    ] = None,
     engine: Annotated[EngineChoice, typer.Option("--engine", help="Matching engine.")] = EngineChoice.auto,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per core).")] = 0,
 ) -> None:
     """Find Binance API keys, secrets and private keys. Exit 0: none found, 1: found, 2: error.
 
     Examples:\n
-      keyguard scan\n
+      keyguard scan                 # in a repo: working tree and every commit of every branch and tag\n
+      keyguard scan ~/src/mybot --no-history\n
       keyguard scan bots/ ~/.config/freqtrade --format json --output findings.json\n
       cat bot.log | keyguard scan -\n
       keyguard scan --staged
@@ -125,6 +132,8 @@ def scan_command(
     options = ScanOptions(
         paths=list(paths) if paths else ([] if staged else ["."]),
         staged=staged,
+        history=not no_history,
+        since=since,
         exclude=[*values.get("exclude", []), *(exclude or [])],
         include_deps=include_deps or values.get("include_deps", False),
         include_examples=include_examples or values.get("include_examples", False),

@@ -8,6 +8,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+
+def raised(severity: str) -> str:
+    """One level more severe (info stays info: a public example is never a leak)."""
+    if severity == "info":
+        return severity
+    return SEVERITIES[max(0, SEVERITIES.index(severity) - 1)]
+
+
 _PEM_ARMOUR = re.compile(rb"-----[A-Z ]+-----|\\[nr]|\s")
 
 
@@ -40,7 +49,13 @@ class Finding:
     paired_with: str | None = None
     local_only: bool = False
     example: bool = False
-    source: str = "file"
+    source: str = "file"  # file | stdin | staged | git
+    exposure: str = "local"  # local (never committed) | committed | pushed (reachable from a remote ref)
+    commit: str | None = None  # git history: the commit that first introduced the value's blob
+    commit_date: str | None = None
+    author: str | None = None
+    in_head: bool | None = None  # git history: whether the value is still present at HEAD
+    blob: str | None = None
     # where the value starts in its file (bytes); used for ordering and pairing, not rendered
     offset: int = field(default=0, repr=False)
 

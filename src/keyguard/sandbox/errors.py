@@ -63,4 +63,3 @@ def illegal_value(name: str) -> BinanceError:
     return BinanceError(
         -1100, f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.", 400
     )
-

@@ -16,8 +16,12 @@ class GitError(RuntimeError):
 def _git(args: list[str], cwd: str | Path) -> bytes:
     try:
         done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
-    except FileNotFoundError:
-        raise GitError("the git executable was not found on PATH") from None
+    except FileNotFoundError as error:
+        if error.filename == "git":
+            raise GitError("the git executable was not found on PATH") from None
+        raise GitError(f"cannot run git in {cwd}: no such directory") from None
+    except OSError as error:  # cwd is not a directory
+        raise GitError(f"cannot run git in {cwd}: {error.strerror or error}") from None
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise GitError(message[-1] if message else f"git {args[0]} failed")
