@@ -150,3 +150,14 @@ def test_master_key_pins_a_sub_account_key_to_an_ip(sandbox):
     assert removed["ipList"] == [] and removed["ipRestrict"] == "false"
     other = call(sandbox, path, master, signed_query(sandbox, master, {**target, "email": "nobody@x"})).json()
     assert other["code"] == -12022
+
+
+def test_timeout_fault_makes_requests_hang(sandbox):
+    import pytest
+    import requests
+
+    sandbox.admin("faults", {"timeout_rate": 1.0, "timeout_ms": 3000})
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.get(f"{sandbox.base_url}/api/v3/time", timeout=0.5)
+    sandbox.admin("faults", {"timeout_rate": 0.0})
+    assert call(sandbox, "/api/v3/time").status_code == 200
