@@ -202,7 +202,7 @@ def test_bad_input_is_skipped_and_the_scan_goes_on(tmp_path, canaries):
     report = _json(run_keyguard("scan", ".", "missing.txt", "-f", "json", cwd=tmp_path))
     reasons = {s["path"]: s["reason"] for s in report["skipped"]}
     assert reasons["bin.dat"] == "binary"
-    assert reasons["backup.zip"].startswith("archive")
+    assert reasons["backup.zip"].startswith("corrupt archive")
     assert reasons["loop_a"] == reasons["loop_b"] == "symlink loop"
     assert reasons["pipe"] == "not a regular file"
     assert reasons["missing.txt"].startswith("not found")

@@ -12,7 +12,7 @@ from keyguard.detect.findings import Finding, raised
 from keyguard.sources import history
 from keyguard.sources.base import Skipped
 from keyguard.sources.filesystem import DEPENDENCY_DIRS, exclusion_matcher
-from keyguard.sources.reading import CHUNK_BYTES, NotText
+from keyguard.sources.reading import ARCHIVE, CHUNK_BYTES, NotText
 
 if TYPE_CHECKING:
     from keyguard.scanner import ScanOptions, Tally
@@ -44,7 +44,7 @@ def _wanted(blob: history.Blob, options: ScanOptions) -> bool:
 
 
 def _scan_blobs(repo: str, blobs: list[history.Blob], include_examples: bool, engine: str) -> Tally:
-    from keyguard.scanner import Tally, _detector, _scan_stream
+    from keyguard.scanner import Tally, _detector, _scan_stream, scan_archive
 
     detector = _detector(include_examples, engine)
     paths = {b.oid: b.path for b in blobs}
@@ -66,8 +66,18 @@ def _scan_blobs(repo: str, blobs: list[history.Blob], include_examples: bool, en
                 exposure="committed",
             )
         except NotText as reason:
-            if str(reason) != "binary":  # binary blobs are routine in history; archives are worth a line
-                tally.skipped.append(Skipped(shown, str(reason)))
+            if str(reason) == ARCHIVE:  # binary blobs are routine in history and not listed
+                tally.add(
+                    scan_archive(
+                        detector,
+                        io.BytesIO(content),
+                        paths[oid],
+                        source="git",
+                        blob=oid,
+                        local_only=False,
+                        exposure="committed",
+                    )
+                )
             continue
         tally.findings += found
         tally.bytes_scanned += size

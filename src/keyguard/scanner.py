@@ -19,11 +19,12 @@ from keyguard.detect.engine import build_engine
 from keyguard.detect.findings import SEVERITIES, Finding
 from keyguard.history_scanner import is_repository_root, scan_history
 from keyguard.rules import load_rules
+from keyguard.sources.archives import iter_archive
 from keyguard.sources.base import FileTarget, Skipped
 from keyguard.sources.filesystem import display_path, walk
 from keyguard.sources.gitrepo import GitError, read_blobs, staged_blobs, work_tree_root
 from keyguard.sources.history import UnknownRevision
-from keyguard.sources.reading import NotText, iter_chunks
+from keyguard.sources.reading import ARCHIVE, NotText, iter_chunks
 
 STDIN = "-"
 BATCH_BYTES = 4 * 1024 * 1024
@@ -95,9 +96,29 @@ def _scan_targets(batch: list[FileTarget], include_examples: bool, engine: str) 
             tally.bytes_scanned += target.size
             tally.files_scanned += 1
         except NotText as reason:
-            tally.skipped.append(Skipped(target.display, str(reason)))
+            if str(reason) == ARCHIVE:
+                with open(target.path, "rb") as stream:
+                    tally.add(scan_archive(detector, stream, target.display, local_only=target.local_only))
+            else:
+                tally.skipped.append(Skipped(target.display, str(reason)))
         except OSError as error:
             tally.skipped.append(Skipped(target.display, f"unreadable: {error.strerror or error}"))
+    return tally
+
+
+def scan_archive(detector: Detector, stream: BinaryIO, display: str, **fields: object) -> Tally:
+    """Findings in an archive's members, named `archive!member`; `fields` are set on each finding."""
+    tally = Tally()
+    for item in iter_archive(stream, display):
+        if isinstance(item, Skipped):
+            tally.skipped.append(item)
+            continue
+        try:
+            tally.findings += _scan_stream(detector, io.BytesIO(item.data), item.display, len(item.data), **fields)
+        except NotText:
+            continue  # binary members are routine inside archives
+        tally.bytes_scanned += len(item.data)
+        tally.files_scanned += 1
     return tally
 
 

@@ -12,6 +12,7 @@ CHUNK_BYTES = 8 * 1024 * 1024
 # Larger than the widest rule match plus the context a finding looks at around itself.
 OVERLAP_BYTES = 64 * 1024
 BINARY_SNIFF_BYTES = 8000
+ARCHIVE = "archive"
 
 _ARCHIVE_MAGIC = (
     (0, b"PK\x03\x04"),
@@ -30,7 +31,7 @@ class NotText(Exception):
 def _kind_of_binary(head: bytes) -> str | None:
     for offset, magic in _ARCHIVE_MAGIC:
         if head[offset : offset + len(magic)] == magic:
-            return "archive (not scanned yet)"
+            return ARCHIVE
     if b"\x00" in head[:BINARY_SNIFF_BYTES]:
         return "binary"
     return None
