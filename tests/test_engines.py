@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import random
 from pathlib import Path
@@ -33,6 +34,8 @@ FRAGMENTS = [
     "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIP3uvFJrR9WQpxfm0fX3bRcSgLTEO1sQdQyCRTcAzFZL\n"
     "-----END PRIVATE KEY-----\n",
     "\x01\xff\xfe latin-1 \xe9\n",
+    "data:\n  BINANCE_API_SECRET: {B}\n",
+    "blob {B}{B}\n",
     "api_key:str='{T}'\n",
     "key = {T}\n",
     "ENV BINANCE_API_KEY {T}\n",
@@ -56,6 +59,8 @@ def _document(rng: random.Random) -> bytes:
         fragment = rng.choice(FRAGMENTS)
         while "{T}" in fragment:
             fragment = fragment.replace("{T}", random_token(rng), 1)
+        while "{B}" in fragment:
+            fragment = fragment.replace("{B}", base64.b64encode(f"secret={random_token(rng)}\n".encode()).decode(), 1)
         fragment = fragment.replace("{H}", "".join(rng.choice("0123456789abcdef") for _ in range(64)))
         if rng.random() < 0.3:  # glue fragments together without separators to create near-misses
             fragment = fragment.rstrip("\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from keyguard.detect.decoders import decode_base64
 from keyguard.detect.engine import Engine
 from keyguard.detect.filters import placeholder_reason
 from keyguard.detect.findings import Finding, redact, secret_sha256
@@ -59,9 +60,14 @@ class Detector:
             finding.severity = self._severity(finding)
         return findings
 
-    def _candidates(self, data: bytes) -> list[Candidate]:
+    def _candidates(self, data: bytes) -> tuple[list[Candidate], list[tuple[int, int]]]:
+        """Rule candidates, and the spans of encoded values to decode."""
         seen: dict[tuple[int, int], Candidate] = {}
+        encoded: list[tuple[int, int]] = []
         for rule_index, match in self.engine.matches(data):
+            if rule_index >= len(self.rules):
+                encoded.append(match.span("encoded"))
+                continue
             for group, value in match.groupdict().items():
                 if value is None:
                     continue
@@ -69,14 +75,21 @@ class Detector:
                 # an earlier (higher-priority) rule keeps a value two rules both capture
                 if span not in seen or seen[span].rule_index > rule_index:
                     seen[span] = Candidate(rule_index, GROUP_KINDS[group], *span)
-        return sorted(seen.values(), key=lambda c: (c.start, c.rule_index))
+        return sorted(seen.values(), key=lambda c: (c.start, c.rule_index)), encoded
 
-    def _scan_chunk(self, chunk: Chunk, path: str, path_names_binance: bool) -> list[Finding]:
+    def _scan_chunk(self, chunk: Chunk, path: str, path_names_binance: bool, decode: bool = True) -> list[Finding]:
         data = chunk.data
         keep_until = len(data) if chunk.keep_until is None else chunk.keep_until
-        candidates = [c for c in self._candidates(data) if chunk.keep_from <= c.start < keep_until]
+        found, encoded = self._candidates(data)
+        candidates = [c for c in found if chunk.keep_from <= c.start < keep_until]
+        decoded = [
+            finding
+            for start, end in encoded
+            if decode and chunk.keep_from <= start < keep_until
+            for finding in self._decoded(chunk, path, path_names_binance, start, end)
+        ]
         if not candidates:
-            return []
+            return decoded
         kept: list[tuple[Candidate, bytes, bool]] = []
         for cand in candidates:
             value = data[cand.start : cand.end]
@@ -99,6 +112,22 @@ class Detector:
             if self._allowed(data, cand.start):
                 continue
             findings.append(self._finding(chunk, path, rule, cand, value, example, nearby))
+        return findings + decoded
+
+    def _decoded(self, chunk: Chunk, path: str, path_names_binance: bool, start: int, end: int) -> list[Finding]:
+        """Findings inside a base64 value, read with the text before it on its line; located at the value."""
+        text = decode_base64(chunk.data[start:end])
+        if text is None:
+            return []
+        line_start = chunk.data.rfind(b"\n", 0, start) + 1
+        view = Chunk(chunk.data[line_start:start] + text)
+        line = chunk.line + chunk.data.count(b"\n", 0, start)
+        column = len(chunk.data[line_start:start].decode("utf-8", "replace")) + 1
+        findings = self._scan_chunk(view, path, path_names_binance, decode=False)
+        for finding in findings:
+            finding.line, finding.end_line, finding.column = line, line, column
+            finding.offset = chunk.offset + start + finding.offset  # distinct, ordered, inside the value
+            finding.encoding = "base64"
         return findings
 
     @staticmethod

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from keyguard.detect.decoders import DECODERS
 from keyguard.rules import Rule
 
 # Room for lookahead assertions past a match's last byte; rule lookaheads are far shorter.
@@ -36,7 +37,8 @@ class RegexEngine:
     name = "re"
 
     def __init__(self, rules: Sequence[Rule]) -> None:
-        self._patterns = [rule.compiled() for rule in rules]
+        self.patterns = [*rules, *DECODERS]
+        self._patterns = [pattern.compiled() for pattern in self.patterns]
 
     def matches(self, data: bytes) -> Iterator[RuleMatch]:
         for index, pattern in enumerate(self._patterns):
@@ -48,10 +50,13 @@ class HyperscanEngine:
     name = "hyperscan"
 
     def __init__(self, rules: Sequence[Rule]) -> None:
-
-        self._patterns = [rule.compiled() for rule in rules]
-        self._widths = [rule.max_width for rule in rules]
-        self._database = _cached_database([rule.prefilter for rule in rules])
+        self.patterns = [*rules, *DECODERS]
+        self._patterns = [pattern.compiled() for pattern in self.patterns]
+        self._widths = [pattern.max_width for pattern in self.patterns]
+        self._whole = {i for i, pattern in enumerate(self.patterns) if getattr(pattern, "single_match", False)}
+        self._database = _cached_database(
+            [pattern.prefilter for pattern in self.patterns], [i in self._whole for i in range(len(self.patterns))]
+        )
 
     def matches(self, data: bytes) -> Iterator[RuleMatch]:
         first_end: dict[int, int] = {}
@@ -64,6 +69,9 @@ class HyperscanEngine:
 
         self._database.scan(data, match_event_handler=on_candidate)
         for index in sorted(first_end):
+            if index in self._whole:  # Hyperscan only said it occurs: read the whole chunk
+                yield from ((index, match) for match in self._patterns[index].finditer(data))
+                continue
             yield from (
                 (index, match)
                 for match in confirm_between(
@@ -76,11 +84,13 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "keyguard"
 
 
-def _cached_database(expressions: list[bytes]):
+def _cached_database(expressions: list[bytes], single_match: list[bool]):
     """The compiled Hyperscan database, from a cache file when an identical one was compiled before."""
     import hyperscan
 
-    digest = hashlib.sha256(b"\0".join([str(hyperscan.__version__).encode(), *expressions])).hexdigest()[:32]
+    flags = [hyperscan.HS_FLAG_PREFILTER | (hyperscan.HS_FLAG_SINGLEMATCH if one else 0) for one in single_match]
+    parts = [str(hyperscan.__version__).encode(), *expressions, repr(flags).encode()]
+    digest = hashlib.sha256(b"\0".join(parts)).hexdigest()[:32]
     path = _cache_dir() / f"hyperscan-{digest}.db"
     try:
         database = hyperscan.loadb(path.read_bytes(), hyperscan.HS_MODE_BLOCK)
@@ -93,7 +103,7 @@ def _cached_database(expressions: list[bytes]):
         expressions=expressions,
         ids=list(range(len(expressions))),
         elements=len(expressions),
-        flags=[hyperscan.HS_FLAG_PREFILTER] * len(expressions),
+        flags=flags,
     )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -67,7 +67,13 @@ def _max_width(pattern: bytes) -> int:
 
 
 def _expand(text: str, macros: dict[str, str]) -> str:
-    return _MACRO.sub(lambda m: macros.get(m.group(1), m.group(0)), text)
+    """Fills {NAME} macros, which may use other macros."""
+    for _ in range(4):
+        expanded = _MACRO.sub(lambda m: macros.get(m.group(1), m.group(0)), text)
+        if expanded == text:
+            break
+        text = expanded
+    return text
 
 
 def _parse_rule(raw: dict, macros: dict[str, str]) -> Rule:
