@@ -9,14 +9,15 @@ import pytest
 from conftest import ENGINES
 from keyguard.detect.detector import Detector
 from keyguard.detect.engine import build_engine
-from keyguard.rules import load_rules
+from keyguard.rules import load_all_rules, load_chat_rules, load_rules
 from keyguard.sources.reading import iter_chunks
 
-RULES = load_rules()
+RULES = load_all_rules()
 
 
-def _findings(text: str, engine: str, path: str = "example.txt"):
-    detector = Detector(RULES, build_engine(RULES, engine))
+def _findings(text: str, engine: str, path: str = "example.txt", scope: str = "file"):
+    rules = load_chat_rules() if scope == "chat" else load_rules()
+    detector = Detector(rules, build_engine(rules, engine))
     return detector.scan_file(iter_chunks(io.BytesIO(text.encode())), path)
 
 
@@ -38,14 +39,14 @@ def test_every_rule_has_examples_and_negative_examples():
 @pytest.mark.parametrize(("rule", "index", "engine"), _cases("examples"))
 def test_example_is_found_by_its_rule(rule, index, engine, canaries):
     text = canaries.fill(rule.examples[index])
-    findings = _findings(text, engine)
+    findings = _findings(text, engine, scope=rule.scope)
     assert rule.id in {f.rule_id for f in findings}, text
 
 
 @pytest.mark.parametrize(("rule", "index", "engine"), _cases("negative_examples"))
 def test_negative_example_is_not_found(rule, index, engine, canaries):
     text = canaries.fill(rule.negative_examples[index])
-    assert _findings(text, engine) == [], text
+    assert _findings(text, engine, scope=rule.scope) == [], text
 
 
 def test_examples_capture_the_whole_value(canaries):

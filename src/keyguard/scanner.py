@@ -14,13 +14,14 @@ from functools import cache
 from multiprocessing import get_context
 from typing import Any, BinaryIO
 
-from keyguard.detect.detector import Detector
+from keyguard.detect.detector import Chunk, Detector
 from keyguard.detect.engine import build_engine
 from keyguard.detect.findings import SEVERITIES, Finding
 from keyguard.history_scanner import is_repository_root, scan_history
-from keyguard.rules import load_rules
+from keyguard.rules import load_chat_rules, load_rules
 from keyguard.sources.archives import iter_archive
 from keyguard.sources.base import FileTarget, Skipped
+from keyguard.sources.chat import MAX_CHAT_FILE_BYTES, chat_platform, iter_messages
 from keyguard.sources.filesystem import display_path, walk
 from keyguard.sources.gitrepo import GitError, read_blobs, staged_blobs, work_tree_root
 from keyguard.sources.history import UnknownRevision
@@ -85,11 +86,57 @@ class Tally:
         self.files_scanned += other.files_scanned
 
 
+@cache
+def _chat_detector(include_examples: bool, engine: str) -> Detector:
+    rules = load_chat_rules()
+    return Detector(rules, build_engine(rules, engine), include_examples=include_examples)
+
+
+def scan_chat(detector: Detector, data: bytes, display: str, platform: str, **fields: object) -> list[Finding]:
+    """Findings in each message of a chat export, located by message and by line in the file."""
+    findings: list[Finding] = []
+    for message in iter_messages(display, data, platform):
+        text = message.text.encode("utf-8", "replace")
+        for finding in detector.scan_file([Chunk(text)], display, **fields):
+            needle = text[finding.offset : finding.offset + 24]
+            position = data.find(needle)
+            if position >= 0:
+                finding.line = finding.end_line = data.count(b"\n", 0, position) + 1
+                finding.column = position - data.rfind(b"\n", 0, position)
+            finding.offset = max(position, 0)
+            finding.message = message.location()
+            findings.append(finding)
+    return findings
+
+
+def _try_chat(target: FileTarget, include_examples: bool, engine: str) -> Tally | None:
+    """A chat export scanned message by message, or None when the file is not one (or not valid JSON)."""
+    if not target.path.endswith(".json") or target.size > MAX_CHAT_FILE_BYTES:
+        return None
+    with open(target.path, "rb") as stream:
+        head = stream.read(4096)
+        platform = chat_platform(target.path, head)
+        if platform is None:
+            return None
+        data = head + stream.read()
+    try:
+        found = scan_chat(
+            _chat_detector(include_examples, engine), data, target.display, platform, local_only=target.local_only
+        )
+    except ValueError:
+        return None  # not the JSON it looked like: scanned as text instead
+    return Tally(findings=found, bytes_scanned=len(data), files_scanned=1)
+
+
 def _scan_targets(batch: list[FileTarget], include_examples: bool, engine: str) -> Tally:
     detector = _detector(include_examples, engine)
     tally = Tally()
     for target in batch:
         try:
+            chat = _try_chat(target, include_examples, engine)
+            if chat is not None:
+                tally.add(chat)
+                continue
             with open(target.path, "rb", buffering=0) as stream:
                 found = _scan_stream(detector, stream, target.display, target.size, local_only=target.local_only)
             tally.findings += found

@@ -62,20 +62,17 @@ class Detector:
 
     def _candidates(self, data: bytes) -> tuple[list[Candidate], list[tuple[int, int]]]:
         """Rule candidates, and the spans of encoded values to decode."""
-        seen: dict[tuple[int, int], Candidate] = {}
+        found: set[Candidate] = set()
         encoded: list[tuple[int, int]] = []
         for rule_index, match in self.engine.matches(data):
             if rule_index >= len(self.rules):
                 encoded.append(match.span("encoded"))
                 continue
             for group, value in match.groupdict().items():
-                if value is None:
-                    continue
-                span = match.span(group)
-                # an earlier (higher-priority) rule keeps a value two rules both capture
-                if span not in seen or seen[span].rule_index > rule_index:
-                    seen[span] = Candidate(rule_index, GROUP_KINDS[group], *span)
-        return sorted(seen.values(), key=lambda c: (c.start, c.rule_index)), encoded
+                if value is not None:
+                    found.add(Candidate(rule_index, GROUP_KINDS[group], *match.span(group)))
+        # for a value several rules capture, the earliest rule whose requirements hold reports it
+        return sorted(found, key=lambda c: (c.start, c.rule_index, c.end)), encoded
 
     def _scan_chunk(self, chunk: Chunk, path: str, path_names_binance: bool, decode: bool = True) -> list[Finding]:
         data = chunk.data
@@ -102,15 +99,21 @@ class Detector:
         file_has_key = any(not ex and c.kind != "private_key" for c, _, ex in kept)
         names_binance = path_names_binance or file_has_key or BINANCE in data.lower()
         findings = []
+        claimed: set[tuple[int, int]] = set()
         for cand, value, example in kept:
+            if (cand.start, cand.end) in claimed:
+                continue
             rule = self.rules[cand.rule_index]
             nearby = path_names_binance or self._binance_nearby(data, cand)
             if rule.requires == "binance_nearby" and not nearby:
                 continue
             if rule.requires == "binance_file" and not names_binance:
                 continue
+            if rule.requires_words and not self._mentions(data, rule.requires_words):
+                continue
             if self._allowed(data, cand.start):
                 continue
+            claimed.add((cand.start, cand.end))
             findings.append(self._finding(chunk, path, rule, cand, value, example, nearby))
         return findings + decoded
 
@@ -129,6 +132,11 @@ class Detector:
             finding.offset = chunk.offset + start + finding.offset  # distinct, ordered, inside the value
             finding.encoding = "base64"
         return findings
+
+    @staticmethod
+    def _mentions(data: bytes, words: tuple[str, ...]) -> bool:
+        lowered = data.lower()
+        return any(word.encode() in lowered for word in words)
 
     @staticmethod
     def _binance_nearby(data: bytes, cand: Candidate) -> bool:

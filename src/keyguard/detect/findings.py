@@ -57,6 +57,7 @@ class Finding:
     in_head: bool | None = None  # git history: whether the value is still present at HEAD
     blob: str | None = None
     encoding: str | None = None  # base64 when the value was found inside an encoded value
+    message: str | None = None  # chat exports: which message (platform, chat, id, author, date)
     # where the value starts in its file (bytes); used for ordering and pairing, not rendered
     offset: int = field(default=0, repr=False)
 

@@ -8,14 +8,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from keyguard.detect.findings import SEVERITIES
+from keyguard.detect.findings import SEVERITIES, Finding
 from keyguard.scanner import ScanResult
 
 STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
-def _location(path: str, line: int, column: int) -> str:
-    return f"{path}:{line}:{column}"
+def _location(finding: Finding) -> str:
+    where = f"{finding.path}:{finding.line}:{finding.column}"
+    if finding.message:
+        where += f" ({finding.message})"
+    if finding.commit:
+        where += f" (commit {finding.commit[:10]}, {finding.author}, {finding.commit_date})"
+    return where
 
 
 def render_text(result: ScanResult, console: Console, baselined: int = 0) -> None:
@@ -29,10 +34,16 @@ def render_text(result: ScanResult, console: Console, baselined: int = 0) -> Non
                 notes.append("local only")
             if f.example:
                 notes.append("public doc example")
+            if f.encoding:
+                notes.append(f"{f.encoding}-encoded")
+            if f.source == "git":
+                notes.append("in HEAD" if f.in_head else "history only")
+            if f.exposure == "pushed":
+                notes.append("pushed")
             kind = f.kind + (f" ({', '.join(notes)})" if notes else "")
             table.add_row(
                 Text(f.severity, style=STYLES.get(f.severity, "")),
-                _location(f.path, f.line, f.column),
+                _location(f),
                 kind,
                 f.redacted,
                 "yes" if f.paired_with else "",

@@ -38,6 +38,8 @@ class Rule:
     prefilter: bytes  # what Hyperscan compiles; its matches end wherever the pattern's do
     examples: tuple[str, ...]
     negative_examples: tuple[str, ...]
+    scope: str = "file"  # file | chat (chat-export messages only)
+    requires_words: tuple[str, ...] = ()  # the text must contain one of these (case-insensitive)
 
     @property
     def max_width(self) -> int:
@@ -89,6 +91,8 @@ def _parse_rule(raw: dict, macros: dict[str, str]) -> Rule:
             prefilter=_expand(raw.get("prefilter", raw["pattern"]), macros).encode(),
             examples=tuple(raw.get("examples", ())),
             negative_examples=tuple(raw.get("negative_examples", ())),
+            scope=raw.get("scope", "file"),
+            requires_words=tuple(raw.get("requires_words", ())),
         )
     except KeyError as missing:
         raise RuleError(f"rule {raw.get('id', '?')} lacks {missing}") from None
@@ -96,6 +100,8 @@ def _parse_rule(raw: dict, macros: dict[str, str]) -> Rule:
     unknown = set(compiled.groupindex) - set(GROUP_KINDS)
     if unknown or not compiled.groupindex:
         raise RuleError(f"rule {rule.id}: named groups must be among {sorted(GROUP_KINDS)}")
+    if rule.scope not in ("file", "chat"):
+        raise RuleError(f"rule {rule.id}: scope must be file or chat")
     if rule.requires not in (None, "binance_nearby", "binance_file"):
         raise RuleError(f"rule {rule.id}: unknown requirement {rule.requires!r}")
     _max_width(pattern)
@@ -109,7 +115,18 @@ def _load_yaml(name: str) -> dict:
 
 @cache
 def load_rules() -> tuple[Rule, ...]:
-    """The built-in rules, in priority order (earlier rules win when two match the same value)."""
+    """The rules for files, in priority order (earlier rules win when two match the same value)."""
+    return tuple(rule for rule in load_all_rules() if rule.scope == "file")
+
+
+@cache
+def load_chat_rules() -> tuple[Rule, ...]:
+    """The rules for chat messages: the file rules first, then the chat-only ones."""
+    return load_rules() + tuple(rule for rule in load_all_rules() if rule.scope == "chat")
+
+
+@cache
+def load_all_rules() -> tuple[Rule, ...]:
     data = _load_yaml("binance.yaml")
     macros = data.get("macros", {})
     rules = tuple(_parse_rule(raw, macros) for raw in data["rules"])
