@@ -121,7 +121,7 @@ def _attribute(repo: str, findings: list[Finding]) -> None:
     blobs = {f.blob for f in findings if f.blob}
     pushed = history.pushed_blobs(repo, blobs)
     remote = history.has_remote(repo)
-    introductions = {oid: history.introduction(repo, oid) for oid in blobs}
+    introductions = history.introductions(repo, {oid for oid in blobs if oid})
     for finding in findings:
         first = introductions.get(finding.blob or "")
         if first:

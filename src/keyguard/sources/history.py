@@ -140,14 +140,31 @@ def _discard(stream, size: int) -> None:
         size -= len(stream.read(min(size, 1 << 20)) or b"\0" * size)
 
 
-def introduction(repo: str, oid: str) -> Introduction | None:
-    """The first commit (by history order) in which the blob appears."""
-    out = _git(["log", "--all", "--reverse", "--format=%H%x00%an <%ae>%x00%aI", f"--find-object={oid}"], repo)
-    first = out.decode("utf-8", "replace").splitlines()
-    if not first:
-        return None
-    commit, author, date = first[0].split("\0")
-    return Introduction(commit, author, date)
+def introductions(repo: str, oids: set[str]) -> dict[str, Introduction]:
+    """The first commit (in history order) that adds each blob, from one `git log --raw` pass."""
+    if not oids:
+        return {}
+    args = ["log", "--all", "--reverse", "--raw", "--no-abbrev", "--no-renames", "--format=%x00%H%x00%an <%ae>%x00%aI"]
+    proc = subprocess.Popen(["git", *args], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout
+    found: dict[str, Introduction] = {}
+    current: Introduction | None = None
+    try:
+        for raw in proc.stdout:
+            if raw.startswith(b"\0"):
+                commit, author, date = raw.decode("utf-8", "replace").strip("\0\n").split("\0")
+                current = Introduction(commit, author, date)
+            elif raw.startswith(b":") and current is not None:
+                new = raw.split(b" ", 4)[3].decode()
+                if new in oids and new not in found:
+                    found[new] = current
+                    if len(found) == len(oids):
+                        break
+    finally:
+        proc.stdout.close()
+        proc.kill()
+        proc.wait()
+    return found
 
 
 def head_blobs(repo: str) -> set[str]:
