@@ -28,9 +28,22 @@ sys.path.insert(0, str(HERE))
 from scan_files import CACHE, PEER_PACKAGES, Tool, _measure, _venv  # noqa: E402
 
 ALNUM = string.ascii_letters + string.digits
-WORDS = (
-    "order price symbol quantity balance market limit trade fill depth ticker candle signal risk"  # noqa: SIM905
-).split()
+WORDS = [
+    "order",
+    "price",
+    "symbol",
+    "quantity",
+    "balance",
+    "market",
+    "limit",
+    "trade",
+    "fill",
+    "depth",
+    "ticker",
+    "candle",
+    "signal",
+    "risk",
+]
 
 
 def _token(rng: random.Random) -> str:
