@@ -144,3 +144,14 @@ def test_pushed_history_is_more_severe(repo, tmp_path, canaries):
     pushed = _report(repo)["findings"][0]
     assert (local["exposure"], local["severity"]) == ("committed", "medium")
     assert (pushed["exposure"], pushed["severity"]) == ("pushed", "high")
+
+
+def test_a_blob_moved_later_is_attributed_to_where_it_was_added(repo, canaries):
+    introduced = _commit(repo, "add", **{"old/keys.py": f"api_secret = '{canaries.secret}'\n"})
+    (repo / "new").mkdir()
+    git("mv", "old/keys.py", "new/keys.py", cwd=repo)
+    git("commit", "-qm", "move", cwd=repo)
+    git("rm", "-q", "new/keys.py", cwd=repo)
+    git("commit", "-qm", "remove", cwd=repo)
+    [finding] = _report(repo)["findings"]
+    assert (finding["path"], finding["commit"]) == ("old/keys.py", introduced)

@@ -126,6 +126,8 @@ def _attribute(repo: str, findings: list[Finding]) -> None:
         first = introductions.get(finding.blob or "")
         if first:
             finding.commit, finding.author, finding.commit_date = first.commit, first.author, first.date
+            if first.path and "!" not in finding.path:  # archive members keep their member path
+                finding.path = first.path
         finding.in_head = finding.secret_sha256 in secrets_at_head
         if finding.blob in pushed or (finding.in_head and remote):
             finding.exposure = "pushed" if finding.blob in pushed else "committed"

@@ -38,6 +38,7 @@ class Introduction:
     commit: str
     author: str
     date: str  # ISO 8601, the author date
+    path: str = ""  # where that commit put the blob
 
 
 @dataclass
@@ -155,9 +156,12 @@ def introductions(repo: str, oids: set[str]) -> dict[str, Introduction]:
                 commit, author, date = raw.decode("utf-8", "replace").strip("\0\n").split("\0")
                 current = Introduction(commit, author, date)
             elif raw.startswith(b":") and current is not None:
-                new = raw.split(b" ", 4)[3].decode()
+                meta, _, path = raw.rstrip(b"\n").partition(b"\t")
+                new = meta.split(b" ", 4)[3].decode()
                 if new in oids and new not in found:
-                    found[new] = current
+                    found[new] = Introduction(
+                        current.commit, current.author, current.date, path.decode("utf-8", "surrogateescape")
+                    )
                     if len(found) == len(oids):
                         break
     finally:
