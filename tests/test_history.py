@@ -155,3 +155,15 @@ def test_a_blob_moved_later_is_attributed_to_where_it_was_added(repo, canaries):
     git("commit", "-qm", "remove", cwd=repo)
     [finding] = _report(repo)["findings"]
     assert (finding["path"], finding["commit"]) == ("old/keys.py", introduced)
+
+
+def test_stats_say_whether_history_was_scanned(repo, tmp_path, canaries):
+    _commit(repo, "one", **{"a.txt": "a\n"})
+    assert _report(repo)["stats"]["history"] == [{"path": ".", "status": "scanned", "blobs_scanned": 1, "since": None}]
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert _report(plain)["stats"]["history"] == [
+        {"path": ".", "status": "not the top of a git repository: files only"}
+    ]
+    text = decode(run_keyguard("scan", cwd=repo))[0]
+    assert "git history of .: 1 blobs" in text

@@ -289,15 +289,26 @@ def scan(options: ScanOptions, progress: Progress | None = None) -> ScanResult:
         files, jobs = _scan_files(_walk_targets(options, walk_skipped), options, progress)
         tally.skipped += walk_skipped
         tally.add(files)
-    if options.history:
-        for path in options.paths:
-            if path != STDIN and is_repository_root(path):
-                try:
-                    _merge_history(tally, scan_history(path, options), display_path(path))
-                except UnknownRevision:
-                    raise
-                except GitError as error:
-                    tally.skipped.append(Skipped(display_path(path), f"git history unreadable: {error}"))
+    histories = []
+    for path in options.paths if options.history else []:
+        if path == STDIN or not os.path.isdir(path):
+            continue
+        shown = display_path(path)
+        if not is_repository_root(path):
+            histories.append({"path": shown, "status": "not the top of a git repository: files only"})
+            continue
+        try:
+            found = scan_history(path, options)
+        except UnknownRevision:
+            raise
+        except GitError as error:
+            tally.skipped.append(Skipped(shown, f"git history unreadable: {error}"))
+            histories.append({"path": shown, "status": "unreadable"})
+            continue
+        histories.append(
+            {"path": shown, "status": "scanned", "blobs_scanned": found.files_scanned, "since": options.since}
+        )
+        _merge_history(tally, found, shown)
     tally.findings.sort(key=Finding.sort_key)
     stats = {
         "files_scanned": tally.files_scanned,
@@ -308,5 +319,6 @@ def scan(options: ScanOptions, progress: Progress | None = None) -> ScanResult:
         "engine": detector.engine.name,
         "rules": len(detector.rules),
         "jobs": jobs,
+        "history": histories,
     }
     return ScanResult(tally.findings, tally.skipped, stats)

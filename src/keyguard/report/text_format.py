@@ -51,6 +51,9 @@ def render_text(result: ScanResult, console: Console, baselined: int = 0) -> Non
             )
         console.print(table)
     console.print(summary_line(result, baselined))
+    for history in result.stats.get("history", []):
+        detail = f"{history['blobs_scanned']} blobs" if "blobs_scanned" in history else history["status"]
+        console.print(f"[dim]git history of {history['path']}: {detail}[/dim]")
     reasons = Counter(s.reason for s in result.skipped)
     if reasons:
         listed = ", ".join(f"{reason}: {count}" for reason, count in reasons.most_common())
