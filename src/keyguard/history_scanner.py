@@ -12,7 +12,7 @@ from keyguard.detect.findings import Finding, raised
 from keyguard.sources import history
 from keyguard.sources.base import Skipped
 from keyguard.sources.filesystem import DEPENDENCY_DIRS, exclusion_matcher
-from keyguard.sources.reading import ARCHIVE, CHUNK_BYTES, NotText
+from keyguard.sources.reading import ARCHIVE, NotText, text_chunks
 
 if TYPE_CHECKING:
     from keyguard.scanner import ScanOptions, Tally
@@ -44,7 +44,7 @@ def _wanted(blob: history.Blob, options: ScanOptions) -> bool:
 
 
 def _scan_blobs(repo: str, blobs: list[history.Blob], include_examples: bool, engine: str) -> Tally:
-    from keyguard.scanner import Tally, _detector, _scan_stream, scan_archive
+    from keyguard.scanner import Tally, _detector, scan_archive
 
     detector = _detector(include_examples, engine)
     paths = {b.oid: b.path for b in blobs}
@@ -55,15 +55,8 @@ def _scan_blobs(repo: str, blobs: list[history.Blob], include_examples: bool, en
             tally.skipped.append(Skipped(shown, f"blob larger than {MAX_BLOB_BYTES // (1 << 20)} MiB"))
             continue
         try:
-            found = _scan_stream(
-                detector,
-                io.BytesIO(content),
-                paths[oid],
-                min(size, CHUNK_BYTES),
-                source="git",
-                blob=oid,
-                local_only=False,
-                exposure="committed",
+            found = detector.scan_file(
+                text_chunks(content), paths[oid], source="git", blob=oid, local_only=False, exposure="committed"
             )
         except NotText as reason:
             if str(reason) == ARCHIVE:  # binary blobs are routine in history and not listed
@@ -92,6 +85,8 @@ def scan_history(repo: str, options: ScanOptions) -> Tally:
         return Tally()
     if options.since:
         history.verify_revision(repo, options.since)
+    index = history.IntroductionIndex(repo)
+    index.start()  # runs while the blobs are scanned
     listing = history.list_blobs(repo, options.since)
     blobs = [b for b in listing.blobs if _wanted(b, options)]
     tally = Tally(
@@ -108,11 +103,11 @@ def scan_history(repo: str, options: ScanOptions) -> Tally:
                 tally.add(result)
     else:
         tally.add(_scan_blobs(repo, blobs, options.include_examples, options.engine))
-    _attribute(repo, tally.findings)
+    _attribute(repo, tally.findings, index)
     return tally
 
 
-def _attribute(repo: str, findings: list[Finding]) -> None:
+def _attribute(repo: str, findings: list[Finding], index: history.IntroductionIndex) -> None:
     """Commit, author, date, presence at HEAD and exposure, for blobs with findings only."""
     if not findings:
         return
@@ -121,7 +116,7 @@ def _attribute(repo: str, findings: list[Finding]) -> None:
     blobs = {f.blob for f in findings if f.blob}
     pushed = history.pushed_blobs(repo, blobs)
     remote = history.has_remote(repo)
-    introductions = history.introductions(repo, {oid for oid in blobs if oid})
+    introductions = index.lookup({oid for oid in blobs if oid})
     for finding in findings:
         first = introductions.get(finding.blob or "")
         if first:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import itertools
 import os
 import sys
@@ -25,7 +24,7 @@ from keyguard.sources.chat import MAX_CHAT_FILE_BYTES, chat_platform, iter_messa
 from keyguard.sources.filesystem import display_path, walk
 from keyguard.sources.gitrepo import GitError, read_blobs, staged_blobs, work_tree_root
 from keyguard.sources.history import UnknownRevision
-from keyguard.sources.reading import ARCHIVE, NotText, iter_chunks
+from keyguard.sources.reading import ARCHIVE, NotText, iter_chunks, text_chunks
 
 STDIN = "-"
 BATCH_BYTES = 4 * 1024 * 1024
@@ -161,7 +160,7 @@ def scan_archive(detector: Detector, stream: BinaryIO, display: str, **fields: o
             tally.skipped.append(item)
             continue
         try:
-            tally.findings += _scan_stream(detector, io.BytesIO(item.data), item.display, len(item.data), **fields)
+            tally.findings += detector.scan_file(text_chunks(item.data), item.display, **fields)
         except NotText:
             continue  # binary members are routine inside archives
         tally.bytes_scanned += len(item.data)
@@ -243,7 +242,7 @@ def _scan_staged(detector: Detector) -> Tally:
     tally = Tally()
     for blob, content in read_blobs(root, [blob for _, blob in blobs]):
         try:
-            tally.findings += _scan_stream(detector, io.BytesIO(content), paths[blob], source="staged")
+            tally.findings += detector.scan_file(text_chunks(content), paths[blob], source="staged")
             tally.bytes_scanned += len(content)
             tally.files_scanned += 1
         except NotText as reason:

@@ -51,7 +51,10 @@ class Detector:
         path_names_binance = BINANCE in path.lower().encode("utf-8", "replace")
         findings: list[Finding] = []
         for chunk in chunks:
-            findings.extend(self._scan_chunk(chunk, path, path_names_binance))
+            if self.engine.has_candidates(chunk.data):
+                findings.extend(self._scan_chunk(chunk, path, path_names_binance))
+        if not findings:
+            return findings
         for finding in findings:
             for name, value in fields.items():
                 setattr(finding, name, value)

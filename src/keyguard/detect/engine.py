@@ -9,6 +9,7 @@ the whole text, which is what the pure-`re` engine does.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -28,6 +29,10 @@ RuleMatch = tuple[int, re.Match[bytes]]
 class Engine(Protocol):
     name: str
 
+    def has_candidates(self, data: bytes) -> bool:
+        """False only when no pattern can match `data` (a cheap first look)."""
+        ...
+
     def matches(self, data: bytes) -> Iterator[RuleMatch]:
         """Each rule's matches in `data`, as (rule index, match), rule by rule in order."""
         ...
@@ -39,6 +44,9 @@ class RegexEngine:
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.patterns = [*rules, *DECODERS]
         self._patterns = [pattern.compiled() for pattern in self.patterns]
+
+    def has_candidates(self, data: bytes) -> bool:
+        return any(pattern.search(data) for pattern in self._patterns)
 
     def matches(self, data: bytes) -> Iterator[RuleMatch]:
         for index, pattern in enumerate(self._patterns):
@@ -54,9 +62,23 @@ class HyperscanEngine:
         self._patterns = [pattern.compiled() for pattern in self.patterns]
         self._widths = [pattern.max_width for pattern in self.patterns]
         self._whole = {i for i, pattern in enumerate(self.patterns) if getattr(pattern, "single_match", False)}
+        self._scan_terminated = _scan_terminated_error()
         self._database = _cached_database(
             [pattern.prefilter for pattern in self.patterns], [i in self._whole for i in range(len(self.patterns))]
         )
+
+    def has_candidates(self, data: bytes) -> bool:
+        """Whether any pattern may match: one Hyperscan pass that stops at the first candidate."""
+        hit = False
+
+        def stop(*_args: object) -> bool:
+            nonlocal hit
+            hit = True
+            return True
+
+        with contextlib.suppress(self._scan_terminated):
+            self._database.scan(data, match_event_handler=stop)
+        return hit
 
     def matches(self, data: bytes) -> Iterator[RuleMatch]:
         first_end: dict[int, int] = {}
@@ -78,6 +100,12 @@ class HyperscanEngine:
                     self._patterns[index], data, first_end[index], last_end[index], self._widths[index]
                 )
             )
+
+
+def _scan_terminated_error() -> type[Exception]:
+    import hyperscan
+
+    return getattr(hyperscan, "ScanTerminated", hyperscan.error)
 
 
 def _cache_dir() -> Path:

@@ -9,6 +9,7 @@ introduced them (`git log --find-object`), as Nosey Parker and Kingfisher do.
 from __future__ import annotations
 
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,34 +142,78 @@ def _discard(stream, size: int) -> None:
         size -= len(stream.read(min(size, 1 << 20)) or b"\0" * size)
 
 
-def introductions(repo: str, oids: set[str]) -> dict[str, Introduction]:
-    """The first commit (in history order) that adds each blob, from one `git log --raw` pass."""
-    if not oids:
-        return {}
+def _raw_log(repo: str) -> Iterator[tuple[Introduction | None, bytes, bytes]]:
+    """(commit, blob id, path) for each blob a commit adds or changes, oldest commit first."""
     args = ["log", "--all", "--reverse", "--raw", "--no-abbrev", "--no-renames", "--format=%x00%H%x00%an <%ae>%x00%aI"]
     proc = subprocess.Popen(["git", *args], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdout
-    found: dict[str, Introduction] = {}
     current: Introduction | None = None
     try:
         for raw in proc.stdout:
             if raw.startswith(b"\0"):
                 commit, author, date = raw.decode("utf-8", "replace").strip("\0\n").split("\0")
                 current = Introduction(commit, author, date)
-            elif raw.startswith(b":") and current is not None:
+            elif raw.startswith(b":"):
                 meta, _, path = raw.rstrip(b"\n").partition(b"\t")
-                new = meta.split(b" ", 4)[3].decode()
-                if new in oids and new not in found:
-                    found[new] = Introduction(
-                        current.commit, current.author, current.date, path.decode("utf-8", "surrogateescape")
-                    )
-                    if len(found) == len(oids):
-                        break
+                yield current, meta.split(b" ", 4)[3], path
     finally:
         proc.stdout.close()
         proc.kill()
         proc.wait()
+
+
+def _introduced(commit: Introduction, path: bytes) -> Introduction:
+    return Introduction(commit.commit, commit.author, commit.date, path.decode("utf-8", "surrogateescape"))
+
+
+def introductions(repo: str, oids: set[str]) -> dict[str, Introduction]:
+    """The first commit (in history order) that adds each blob, from one `git log --raw` pass."""
+    wanted = {oid.encode() for oid in oids}
+    found: dict[str, Introduction] = {}
+    for commit, blob, path in _raw_log(repo) if wanted else ():
+        if blob in wanted and commit is not None and blob.decode() not in found:
+            found[blob.decode()] = _introduced(commit, path)
+            if len(found) == len(wanted):
+                break
     return found
+
+
+class IntroductionIndex(threading.Thread):
+    """Indexes every blob's first commit while the blobs are being scanned, so attribution costs no
+    extra pass afterwards. Past `limit` blobs it stops indexing and lookups fall back to a targeted pass."""
+
+    def __init__(self, repo: str, limit: int = 500_000) -> None:
+        super().__init__(daemon=True)
+        self.repo = repo
+        self.limit = limit
+        self.overflow = False
+        self._commits: list[Introduction] = []
+        self._first: dict[bytes, tuple[int, bytes]] = {}
+
+    def run(self) -> None:
+        last: Introduction | None = None
+        for commit, blob, path in _raw_log(self.repo):
+            if commit is None:
+                continue
+            if commit is not last:
+                self._commits.append(commit)
+                last = commit
+            if blob not in self._first:
+                if len(self._first) >= self.limit:
+                    self.overflow = True
+                    return
+                self._first[blob] = (len(self._commits) - 1, path)
+
+    def lookup(self, oids: set[str]) -> dict[str, Introduction]:
+        self.join()
+        if self.overflow:
+            return introductions(self.repo, oids)
+        found = {}
+        for oid in oids:
+            entry = self._first.get(oid.encode())
+            if entry is not None:
+                found[oid] = _introduced(self._commits[entry[0]], entry[1])
+        return found
 
 
 def head_blobs(repo: str) -> set[str]:

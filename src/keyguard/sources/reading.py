@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import io
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -14,25 +15,18 @@ OVERLAP_BYTES = 64 * 1024
 BINARY_SNIFF_BYTES = 8000
 ARCHIVE = "archive"
 
-_ARCHIVE_MAGIC = (
-    (0, b"PK\x03\x04"),
-    (0, b"\x1f\x8b"),
-    (0, b"BZh"),
-    (0, b"\xfd7zXZ\x00"),
-    (0, b"7z\xbc\xaf\x27\x1c"),
-    (257, b"ustar"),
-)
+_ARCHIVE_PREFIXES = (b"PK\x03\x04", b"PK\x05\x06", b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"7z\xbc\xaf\x27\x1c")
 
 
 class NotText(Exception):
     """The stream is binary (or an archive) and is not scanned as text."""
 
 
-def _kind_of_binary(head: bytes) -> str | None:
-    for offset, magic in _ARCHIVE_MAGIC:
-        if head[offset : offset + len(magic)] == magic:
-            return ARCHIVE
-    if b"\x00" in head[:BINARY_SNIFF_BYTES]:
+def kind_of_binary(head: bytes) -> str | None:
+    """ARCHIVE, "binary" (a NUL byte early on, as git decides), or None for text."""
+    if head.startswith(_ARCHIVE_PREFIXES) or head[257:262] == b"ustar":
+        return ARCHIVE
+    if head.find(b"\x00", 0, BINARY_SNIFF_BYTES) != -1:
         return "binary"
     return None
 
@@ -58,6 +52,19 @@ def _read_full(stream: BinaryIO, size: int) -> bytes:
     return b"".join(parts)
 
 
+def text_chunks(data: bytes) -> list[Chunk]:
+    """In-memory bytes (a blob, an archive member) as chunks; raises NotText for binary data."""
+    if len(data) > CHUNK_BYTES:
+        return list(iter_chunks(io.BytesIO(data), size_hint=len(data)))
+    reason = kind_of_binary(data)
+    if reason:
+        converted = _utf16_to_utf8(data) if reason == "binary" else None
+        if converted is None:
+            raise NotText(reason)
+        data = converted
+    return [Chunk(data)]
+
+
 def iter_chunks(
     stream: BinaryIO,
     chunk_bytes: int = CHUNK_BYTES,
@@ -75,7 +82,7 @@ def iter_chunks(
     data = _read_full(stream, first)
     if len(data) == first < chunk_bytes:  # the file grew since its size was taken
         data += _read_full(stream, chunk_bytes - first)
-    reason = _kind_of_binary(data)
+    reason = kind_of_binary(data)
     if reason:
         converted = _utf16_to_utf8(data) if reason == "binary" and len(data) < chunk_bytes else None
         if converted is None:
