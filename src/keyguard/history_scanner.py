@@ -35,6 +35,11 @@ def is_repository_root(path: str) -> str | None:
     return None
 
 
+def is_bare_repository(path: str) -> bool:
+    git_dir = is_repository_root(path)
+    return git_dir is not None and os.path.realpath(git_dir) == os.path.realpath(path)
+
+
 def _wanted(blob: history.Blob, options: ScanOptions) -> bool:
     if options.exclude and exclusion_matcher(options.exclude)(blob.path):
         return False
@@ -85,8 +90,6 @@ def scan_history(repo: str, options: ScanOptions) -> Tally:
         return Tally()
     if options.since:
         history.verify_revision(repo, options.since)
-    index = history.IntroductionIndex(repo)
-    index.start()  # runs while the blobs are scanned
     listing = history.list_blobs(repo, options.since)
     blobs = [b for b in listing.blobs if _wanted(b, options)]
     tally = Tally(
@@ -103,11 +106,11 @@ def scan_history(repo: str, options: ScanOptions) -> Tally:
                 tally.add(result)
     else:
         tally.add(_scan_blobs(repo, blobs, options.include_examples, options.engine))
-    _attribute(repo, tally.findings, index)
+    _attribute(repo, tally.findings)
     return tally
 
 
-def _attribute(repo: str, findings: list[Finding], index: history.IntroductionIndex) -> None:
+def _attribute(repo: str, findings: list[Finding]) -> None:
     """Commit, author, date, presence at HEAD and exposure, for blobs with findings only."""
     if not findings:
         return
@@ -116,7 +119,7 @@ def _attribute(repo: str, findings: list[Finding], index: history.IntroductionIn
     blobs = {f.blob for f in findings if f.blob}
     pushed = history.pushed_blobs(repo, blobs)
     remote = history.has_remote(repo)
-    introductions = index.lookup({oid for oid in blobs if oid})
+    introductions = history.introductions(repo, {f.blob: f.path.split("!")[0] for f in findings if f.blob})
     for finding in findings:
         first = introductions.get(finding.blob or "")
         if first:

@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 from keyguard.detect.detector import Chunk, Detector
 from keyguard.detect.engine import build_engine
 from keyguard.detect.findings import SEVERITIES, Finding
-from keyguard.history_scanner import is_repository_root, scan_history
+from keyguard.history_scanner import is_bare_repository, is_repository_root, scan_history
 from keyguard.rules import load_chat_rules, load_rules
 from keyguard.sources.archives import iter_archive
 from keyguard.sources.base import FileTarget, Skipped
@@ -185,7 +185,7 @@ def _walk_targets(options: ScanOptions, skipped: list[Skipped]) -> Iterator[File
     """Each file to scan once (by device and inode), as the walk finds it; what it skips goes to `skipped`."""
     seen: set[tuple[int, int]] = set()
     for path in options.paths:
-        if path == STDIN:
+        if path == STDIN or is_bare_repository(path):  # a bare repository is all git internals
             continue
         for item in walk(path, options.exclude, options.include_deps):
             if isinstance(item, Skipped):

@@ -8,6 +8,8 @@ introduced them (`git log --find-object`), as Nosey Parker and Kingfisher do.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -91,7 +93,10 @@ def list_blobs(repo: str, since: str | None = None) -> HistoryListing:
 
 
 def read_blob_contents(repo: str, oids: list[str], max_bytes: int) -> Iterator[tuple[str, bytes | None, int]]:
-    """(oid, content, size) for each blob; content is None for blobs larger than `max_bytes`."""
+    """(oid, content, size) for each blob, through one `git cat-file --batch`; content is None past max_bytes.
+
+    The output is read in large pieces and parsed here: per-object reads would cost more than the scan.
+    """
     if not oids:
         return
     proc = subprocess.Popen(
@@ -102,49 +107,77 @@ def read_blob_contents(repo: str, oids: list[str], max_bytes: int) -> Iterator[t
         stderr=subprocess.DEVNULL,
     )
     assert proc.stdin and proc.stdout
-    writer_error: list[BaseException] = []
 
     def feed() -> None:
-        try:
-            for oid in oids:
-                proc.stdin.write(oid.encode() + b"\n")  # type: ignore[union-attr]
+        with contextlib.suppress(OSError):  # the reader stopped early
+            proc.stdin.write(b"".join(oid.encode() + b"\n" for oid in oids))  # type: ignore[union-attr]
             proc.stdin.close()  # type: ignore[union-attr]
-        except BaseException as error:  # noqa: BLE001 - reported by the reader
-            writer_error.append(error)
-
-    import threading
 
     feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()
+    reader = _PieceReader(proc.stdout.fileno())
     try:
         for _ in oids:
-            header = proc.stdout.readline().split()
-            if not header:
+            header = reader.line()
+            if header is None:
                 break
-            if len(header) < 3 or header[1] == b"missing":
+            parts = header.split()
+            if len(parts) < 3 or parts[1] == b"missing":
                 continue
-            oid, size = header[0].decode(), int(header[2])
-            if size > max_bytes:
-                _discard(proc.stdout, size + 1)
-                yield oid, None, size
-                continue
-            content = proc.stdout.read(size)
-            proc.stdout.read(1)
-            yield oid, content, size
+            size = int(parts[2])
+            content = reader.take(size + 1)
+            if content is None:
+                break
+            yield parts[0].decode(), (content[:-1] if size <= max_bytes else None), size
     finally:
         proc.stdout.close()
+        proc.kill()
         proc.wait()
         feeder.join(timeout=5)
 
 
-def _discard(stream, size: int) -> None:
-    while size > 0:
-        size -= len(stream.read(min(size, 1 << 20)) or b"\0" * size)
+class _PieceReader:
+    PIECE = 1 << 20
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buffer = bytearray()
+        self.position = 0
+
+    def _fill(self, need: int) -> bool:
+        if self.position > 4 * self.PIECE:  # drop what was consumed
+            del self.buffer[: self.position]
+            self.position = 0
+        while len(self.buffer) - self.position < need:
+            piece = os.read(self.fd, max(self.PIECE, need))
+            if not piece:
+                return False
+            self.buffer += piece
+        return True
+
+    def line(self) -> bytes | None:
+        while True:
+            end = self.buffer.find(b"\n", self.position)
+            if end != -1:
+                line = bytes(self.buffer[self.position : end])
+                self.position = end + 1
+                return line
+            if not self._fill(len(self.buffer) - self.position + 1):
+                return None
+
+    def take(self, size: int) -> bytes | None:
+        if not self._fill(size):
+            return None
+        data = bytes(self.buffer[self.position : self.position + size])
+        self.position += size
+        return data
 
 
-def _raw_log(repo: str) -> Iterator[tuple[Introduction | None, bytes, bytes]]:
+def _raw_log(repo: str, paths: list[str] | None = None) -> Iterator[tuple[Introduction | None, bytes, bytes]]:
     """(commit, blob id, path) for each blob a commit adds or changes, oldest commit first."""
     args = ["log", "--all", "--reverse", "--raw", "--no-abbrev", "--no-renames", "--format=%x00%H%x00%an <%ae>%x00%aI"]
+    if paths:
+        args += ["--", *(f":(literal){path}" for path in paths)]
     proc = subprocess.Popen(["git", *args], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdout
     current: Introduction | None = None
@@ -166,54 +199,52 @@ def _introduced(commit: Introduction, path: bytes) -> Introduction:
     return Introduction(commit.commit, commit.author, commit.date, path.decode("utf-8", "surrogateescape"))
 
 
-def introductions(repo: str, oids: set[str]) -> dict[str, Introduction]:
-    """The first commit (in history order) that adds each blob, from one `git log --raw` pass."""
-    wanted = {oid.encode() for oid in oids}
+def introductions(repo: str, blobs: dict[str, str]) -> dict[str, Introduction]:
+    """The first commit (in history order) that adds each blob (oid -> a path it was seen at).
+
+    A `git log --raw` limited to those paths finds them cheaply; a blob that arrived there by a move
+    was first added somewhere else, so those are looked for again in one full pass.
+    """
     found: dict[str, Introduction] = {}
-    for commit, blob, path in _raw_log(repo) if wanted else ():
-        if blob in wanted and commit is not None and blob.decode() not in found:
+    wanted = {oid.encode() for oid in blobs}
+    for commit, blob, path in _raw_log(repo, sorted(set(blobs.values()))) if wanted else ():
+        if blob in wanted and commit is not None:
             found[blob.decode()] = _introduced(commit, path)
-            if len(found) == len(wanted):
+            wanted.discard(blob)
+            if not wanted:
+                break
+    moved = _moved_in(repo, found) | {oid.decode() for oid in wanted}
+    for oid in moved:
+        found.pop(oid, None)
+    wanted = {oid.encode() for oid in moved}
+    for commit, blob, path in _raw_log(repo) if wanted else ():
+        if blob in wanted and commit is not None:
+            found[blob.decode()] = _introduced(commit, path)
+            wanted.discard(blob)
+            if not wanted:
                 break
     return found
 
 
-class IntroductionIndex(threading.Thread):
-    """Indexes every blob's first commit while the blobs are being scanned, so attribution costs no
-    extra pass afterwards. Past `limit` blobs it stops indexing and lookups fall back to a targeted pass."""
-
-    def __init__(self, repo: str, limit: int = 500_000) -> None:
-        super().__init__(daemon=True)
-        self.repo = repo
-        self.limit = limit
-        self.overflow = False
-        self._commits: list[Introduction] = []
-        self._first: dict[bytes, tuple[int, bytes]] = {}
-
-    def run(self) -> None:
-        last: Introduction | None = None
-        for commit, blob, path in _raw_log(self.repo):
-            if commit is None:
-                continue
-            if commit is not last:
-                self._commits.append(commit)
-                last = commit
-            if blob not in self._first:
-                if len(self._first) >= self.limit:
-                    self.overflow = True
-                    return
-                self._first[blob] = (len(self._commits) - 1, path)
-
-    def lookup(self, oids: set[str]) -> dict[str, Introduction]:
-        self.join()
-        if self.overflow:
-            return introductions(self.repo, oids)
-        found = {}
-        for oid in oids:
-            entry = self._first.get(oid.encode())
-            if entry is not None:
-                found[oid] = _introduced(self._commits[entry[0]], entry[1])
-        return found
+def _moved_in(repo: str, found: dict[str, Introduction]) -> set[str]:
+    """Blobs that their introducing commit renamed or copied from another path (rename detection on)."""
+    if not found:
+        return set()
+    commits = sorted({intro.commit for intro in found.values()})
+    done = subprocess.run(
+        ["git", "diff-tree", "--stdin", "-r", "-M", "-C", "--raw", "--no-abbrev"],
+        cwd=repo,
+        input="\n".join(commits).encode() + b"\n",
+        capture_output=True,
+        check=False,
+    )
+    moved = set()
+    for line in done.stdout.splitlines():
+        if line.startswith(b":"):
+            meta = line.split(b"\t", 1)[0].split(b" ")
+            if meta[4][:1] in (b"R", b"C") and meta[3].decode() in found:
+                moved.add(meta[3].decode())
+    return moved
 
 
 def head_blobs(repo: str) -> set[str]:
