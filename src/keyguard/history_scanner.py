@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import itertools
 import os
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import TYPE_CHECKING
@@ -20,6 +22,13 @@ if TYPE_CHECKING:
 # Larger blobs are listed as skipped: history scanning reads blobs whole.
 MAX_BLOB_BYTES = 64 * 1024 * 1024
 PARALLEL_MIN_BLOBS = 2000
+BATCH_BLOBS = 4000  # one `git cat-file --batch` per batch
+
+
+def _batched(items: Iterable[history.Blob], size: int) -> Iterator[list[history.Blob]]:
+    items = iter(items)
+    while batch := list(itertools.islice(items, size)):
+        yield batch
 
 
 def is_repository_root(path: str) -> str | None:
@@ -90,22 +99,22 @@ def scan_history(repo: str, options: ScanOptions) -> Tally:
         return Tally()
     if options.since:
         history.verify_revision(repo, options.since)
-    listing = history.list_blobs(repo, options.since)
-    blobs = [b for b in listing.blobs if _wanted(b, options)]
-    tally = Tally(
-        skipped=[Skipped(f"{repo}: object {oid}", "missing (partial or shallow clone)") for oid in listing.missing]
-    )
+    missing: list[str] = []
+    blobs = (b for b in history.iter_blobs(repo, options.since, missing) if _wanted(b, options))
+    tally = Tally()
     jobs = options.jobs or os.cpu_count() or 1
     _detector(options.include_examples, options.engine)
-    if jobs > 1 and len(blobs) >= PARALLEL_MIN_BLOBS:
-        parts = [blobs[i::jobs] for i in range(jobs)]
+    first = list(itertools.islice(blobs, PARALLEL_MIN_BLOBS))
+    if jobs > 1 and len(first) == PARALLEL_MIN_BLOBS:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
-            for result in pool.map(
-                _scan_blobs, [repo] * jobs, parts, [options.include_examples] * jobs, [options.engine] * jobs
-            ):
-                tally.add(result)
+            pending = []
+            for batch in _batched(itertools.chain(first, blobs), BATCH_BLOBS):  # submitted while rev-list walks
+                pending.append(pool.submit(_scan_blobs, repo, batch, options.include_examples, options.engine))
+            for future in pending:
+                tally.add(future.result())
     else:
-        tally.add(_scan_blobs(repo, blobs, options.include_examples, options.engine))
+        tally.add(_scan_blobs(repo, first, options.include_examples, options.engine))
+    tally.skipped += [Skipped(f"{repo}: object {oid}", "missing (partial or shallow clone)") for oid in missing]
     _attribute(repo, tally.findings)
     return tally
 

@@ -67,8 +67,9 @@ def has_commits(repo: str) -> bool:
     return True
 
 
-def list_blobs(repo: str, since: str | None = None) -> HistoryListing:
-    """Unique blobs reachable from all refs (branches, tags, remotes, stash); with `since`, only new ones."""
+def iter_blobs(repo: str, since: str | None = None, missing: list[str] | None = None) -> Iterator[Blob]:
+    """Unique blobs reachable from all refs (branches, tags, remotes, stash), as `git rev-list` finds them,
+    so scanning starts before the walk ends; with `since`, only new ones. Missing ids go to `missing`."""
     args = [
         "rev-list",
         "--objects",
@@ -79,16 +80,28 @@ def list_blobs(repo: str, since: str | None = None) -> HistoryListing:
     ]
     if since:
         args += ["--not", since]
-    out = _git(args, repo).decode("utf-8", "surrogateescape")
-    blobs: list[Blob] = []
+    proc = subprocess.Popen(["git", *args], cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout and proc.stderr
+    try:
+        for raw in proc.stdout:
+            line = raw.decode("utf-8", "surrogateescape").rstrip("\n")
+            if line.startswith("?"):
+                if missing is not None:
+                    missing.append(line[1:].strip())
+                continue
+            oid, _, path = line.partition(" ")
+            if path:  # commits come without a path; the filter leaves no trees
+                yield Blob(oid, path)
+        error = proc.stderr.read().decode("utf-8", "replace").strip()
+    finally:
+        proc.stdout.close()
+        if proc.wait() != 0 and proc.returncode > 0:
+            raise GitError(error.splitlines()[-1] if error else "git rev-list failed")
+
+
+def list_blobs(repo: str, since: str | None = None) -> HistoryListing:
     missing: list[str] = []
-    for line in out.splitlines():
-        if line.startswith("?"):
-            missing.append(line[1:].strip())
-            continue
-        oid, _, path = line.partition(" ")
-        if path:  # commits come without a path; the filter leaves no trees
-            blobs.append(Blob(oid, path))
+    blobs = list(iter_blobs(repo, since, missing))
     return HistoryListing(blobs, missing)
 
 
