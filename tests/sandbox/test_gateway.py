@@ -161,3 +161,16 @@ def test_timeout_fault_makes_requests_hang(sandbox):
         requests.get(f"{sandbox.base_url}/api/v3/time", timeout=0.5)
     sandbox.admin("faults", {"timeout_rate": 0.0})
     assert call(sandbox, "/api/v3/time").status_code == 200
+
+
+def test_account_snapshots_spot_and_futures(sandbox):
+    entry = sandbox.credentials["victim-bot"]
+    spot = call(sandbox, "/sapi/v1/accountSnapshot", entry, signed_query(sandbox, entry, {"type": "SPOT", "limit": 30}))
+    days = spot.json()["snapshotVos"]
+    assert len(days) == 30 and spot.headers["X-SAPI-USED-IP-WEIGHT-1M"] == "2400"
+    assert [d["updateTime"] for d in days] == sorted(d["updateTime"] for d in days)
+    futures = call(sandbox, "/sapi/v1/accountSnapshot", entry, signed_query(sandbox, entry, {"type": "FUTURES"}))
+    assert futures.json()["snapshotVos"][-1]["data"]["assets"] == [
+        {"asset": "USDT", "marginBalance": "800.00000000", "walletBalance": "800.00000000"}
+    ]
+    assert call(sandbox, "/sapi/v1/accountSnapshot", entry, signed_query(sandbox, entry)).json()["code"] == -1102

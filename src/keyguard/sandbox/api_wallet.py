@@ -203,7 +203,13 @@ def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
                     "balances": [{"asset": a, "free": fmt(v), "locked": "0"} for a, v in sorted(balances.items())],
                 }
             elif kind == "FUTURES":
-                data = {"assets": [], "position": []}
+                data = {
+                    "assets": [
+                        {"asset": a, "marginBalance": fmt(v), "walletBalance": fmt(v)}
+                        for a, v in sorted(acct.futures.items())
+                    ],
+                    "position": [],
+                }
             else:
                 data = {
                     "marginLevel": "0",
