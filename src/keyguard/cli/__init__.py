@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from keyguard.cli import hook, sandbox, scan
+from keyguard.cli import hook, sandbox, scan, verify
 
 app = typer.Typer(
     name="keyguard",
@@ -14,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command(name="scan")(scan.scan_command)
+app.command(name="verify")(verify.verify_command)
 app.add_typer(hook.app, name="hook")
 app.add_typer(sandbox.app, name="sandbox")
 

@@ -1,0 +1,1 @@
+"""The only place keyguard talks to Binance (ccxt underneath): signing, retries, typed results."""

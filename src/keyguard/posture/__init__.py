@@ -1,0 +1,1 @@
+"""What a key may do and whether it should: verification, verdicts, (later) profiles."""
