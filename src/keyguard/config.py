@@ -13,6 +13,8 @@ KNOWN = {
     "include_examples": bool,
     "baseline": str,
     "format": str,
+    "profiles": dict,
+    "rotation_days": int,
 }
 
 

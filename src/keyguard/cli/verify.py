@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -32,6 +33,10 @@ def verify_command(
         typer.Option("--base-url", help="Binance API base URL (default: KEYGUARD_BINANCE_URL, else api.binance.com)."),
     ] = None,
     rotation_days: Annotated[int, typer.Option("--rotation-days", min=1, help="Rotation period.")] = 90,
+    label: Annotated[
+        str | None, typer.Option("--label", help="Record the result for this inventory key (keyguard keys add).")
+    ] = None,
+    inventory: Annotated[Path | None, typer.Option("--inventory", help="Inventory file.")] = None,
 ) -> None:
     """Verify the key in BINANCE_API_KEY with BINANCE_API_SECRET (or BINANCE_PRIVATE_KEY_FILE), or asked for
     without echo. Secrets are never taken from the command line.
@@ -50,8 +55,20 @@ def verify_command(
     except CredentialError as error:
         Console(stderr=True).print(f"[red]keyguard: {error}[/red]")
         raise typer.Exit(2) from None
+    store = None
+    if label:
+        from keyguard.inventory.store import Inventory
+
+        store = Inventory(inventory)
+        record = store.get(label)
+        if record is None or record.fingerprint != credential.fingerprint:
+            problem = "is not registered" if record is None else "is registered with another key"
+            Console(stderr=True).print(f"[red]keyguard: {label} {problem} (keyguard keys add)[/red]")
+            raise typer.Exit(2)
     client = BinanceClient(credential, base_url or os.environ.get("KEYGUARD_BINANCE_URL"))
     result = verify(client, rotation_days)
+    if store is not None and label and result.status != "unknown":
+        store.record_verification(label, result.to_dict())
     if output_format is VerifyFormat.json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:

@@ -1,0 +1,1 @@
+"""The key inventory: what keys exist, for which tool and profile — fingerprints, never secrets."""

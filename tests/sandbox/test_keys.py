@@ -1,0 +1,137 @@
+"""The key inventory end to end: add, verify --label, list, check against profiles, retire."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+
+from keyguard.inventory.store import Inventory
+from keyguard.posture.check import check_keys
+from keyguard.posture.profiles import load_profiles
+
+
+def _keyguard(sandbox, tmp_path, label: str | None, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "KEYGUARD_INVENTORY": str(tmp_path / "inventory.sqlite"),
+        "KEYGUARD_BINANCE_URL": sandbox.base_url,
+        "COLUMNS": "200",
+    }
+    env.pop("BINANCE_API_KEY", None)
+    if label:
+        entry = sandbox.credentials[label]
+        env["BINANCE_API_KEY"] = entry["api_key"]
+        if "secret" in entry:
+            env["BINANCE_API_SECRET"] = entry["secret"]
+        else:
+            (tmp_path / f"{label}.pem").write_text(entry["private_key_pem"])
+            env["BINANCE_PRIVATE_KEY_FILE"] = str(tmp_path / f"{label}.pem")
+    return subprocess.run(
+        [sys.executable, "-m", "keyguard", *args],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_inventory_flow(sandbox, tmp_path):
+    add = _keyguard(
+        sandbox,
+        tmp_path,
+        "victim-ed25519",
+        "keys",
+        "add",
+        "--label",
+        "quant-trading",
+        "--tool",
+        "freqtrade",
+        "--profile",
+        "spot-trading",
+        "--ips",
+        "127.0.0.1",
+    )
+    assert add.returncode == 0, add.stderr
+    assert (
+        _keyguard(
+            sandbox,
+            tmp_path,
+            "victim-bot",
+            "keys",
+            "add",
+            "--label",
+            "grid",
+            "--tool",
+            "grid-bot",
+            "--profile",
+            "spot-trading",
+        ).returncode
+        == 0
+    )
+    same = _keyguard(
+        sandbox,
+        tmp_path,
+        "victim-bot",
+        "keys",
+        "add",
+        "--label",
+        "grid-copy",
+        "--tool",
+        "hummingbot",
+        "--profile",
+        "read-only",
+    )
+    assert "give each tool its own key" in same.stdout
+    for label, key in (("quant-trading", "victim-ed25519"), ("grid", "victim-bot")):
+        _keyguard(sandbox, tmp_path, key, "verify", "--label", label)
+    wrong = _keyguard(sandbox, tmp_path, "victim-rsa", "verify", "--label", "grid")
+    assert wrong.returncode == 2 and "registered with another key" in wrong.stderr
+    listing = _keyguard(sandbox, tmp_path, None, "keys", "list")
+    assert "quant-trading" in listing.stdout and "freqtrade" in listing.stdout and "critical" in listing.stdout
+    check = _keyguard(sandbox, tmp_path, None, "keys", "check")
+    assert check.returncode == 1
+    assert "more than profile spot-trading allows: enableFutures" in check.stdout  # the key can trade futures
+    assert "no IP whitelist (profile spot-trading requires one)" in check.stdout
+    assert "one key per tool" in check.stdout and "never verified" in check.stdout
+    retire = _keyguard(sandbox, tmp_path, None, "keys", "retire", "grid")
+    assert retire.returncode == 0
+    assert "delete me" in _keyguard(sandbox, tmp_path, None, "keys", "list").stdout
+    sandbox.admin("keys/victim-bot/delete")
+    _keyguard(sandbox, tmp_path, "victim-bot", "verify", "--label", "grid")
+    assert "delete me" not in _keyguard(sandbox, tmp_path, None, "keys", "list").stdout
+    # the inventory never holds a secret or a full key
+    dump = "\n".join(sqlite3.connect(tmp_path / "inventory.sqlite").iterdump())
+    for entry in (sandbox.credentials["victim-bot"], sandbox.credentials["victim-ed25519"]):
+        assert entry["api_key"] not in dump
+        assert (entry.get("secret") or entry["private_key_pem"]) not in dump
+    assert oct(os.stat(tmp_path / "inventory.sqlite").st_mode & 0o777) == "0o600"
+
+
+def test_profile_rules(tmp_path):
+    profiles = load_profiles({"scalper": {"allow": ["reading", "spot", "futures"], "rotation_days": 30}})
+    assert sorted(profiles) == ["read-only", "scalper", "spot-trading"]
+    store = Inventory(tmp_path / "inv.sqlite")
+    from keyguard.inventory.store import KeyRecord
+
+    store.add(KeyRecord("a", "bot", "scalper", "f" * 64, "abcd…wxyz", "hmac", "2026-01-01T00:00:00+00:00"))
+    store.record_verification(
+        "a",
+        {
+            "status": "live",
+            "severity": "ok",
+            "key": "abcd…wxyz",
+            "fingerprint": "f" * 64,
+            "key_type": "hmac",
+            "permissions": {"enableReading": True, "enableFutures": True, "enableWithdrawals": True},
+            "ip_restricted": True,
+            "created": "2026-09-01T00:00:00+00:00",
+            "age_days": 40,
+        },
+    )
+    [violations] = check_keys(store.all(), profiles).values()
+    assert violations[0] == "more than profile scalper allows: enableWithdrawals"
+    assert "rotates every 30" in violations[1]
