@@ -48,6 +48,8 @@ class ScanOptions:
     engine: str = "auto"
     jobs: int = 0  # 0: one per core
     stdin: BinaryIO | None = None
+    verify: bool = False  # check found key+secret pairs live (scan --verify)
+    base_url: str | None = None  # where --verify sends them (default: Binance production)
 
 
 @dataclass
@@ -309,6 +311,13 @@ def scan(options: ScanOptions, progress: Progress | None = None) -> ScanResult:
         )
         _merge_history(tally, found, shown)
     tally.findings.sort(key=Finding.sort_key)
+    verified_pairs = 0
+    if options.verify:
+        from keyguard.scan_verify import verify_findings
+
+        verified_pairs = verify_findings(tally.findings, options.base_url)
+    for finding in tally.findings:
+        finding.value = None
     stats = {
         "files_scanned": tally.files_scanned,
         "bytes_scanned": tally.bytes_scanned,
@@ -319,5 +328,6 @@ def scan(options: ScanOptions, progress: Progress | None = None) -> ScanResult:
         "rules": len(detector.rules),
         "jobs": jobs,
         "history": histories,
+        "verified_pairs": verified_pairs,
     }
     return ScanResult(tally.findings, tally.skipped, stats)

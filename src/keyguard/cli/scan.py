@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -108,6 +109,13 @@ def scan_command(
     since: Annotated[
         str | None, typer.Option("--since", help="History: only commits not reachable from REV (incremental).")
     ] = None,
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Check found key+secret pairs live (only against the --base-url).")
+    ] = False,
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", help="Binance API for --verify (default: KEYGUARD_BINANCE_URL, else production)."),
+    ] = None,
     engine: Annotated[EngineChoice, typer.Option("--engine", help="Matching engine.")] = EngineChoice.auto,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per core).")] = 0,
 ) -> None:
@@ -134,6 +142,8 @@ def scan_command(
         staged=staged,
         history=not no_history,
         since=since,
+        verify=verify,
+        base_url=base_url or os.environ.get("KEYGUARD_BINANCE_URL"),
         exclude=[*values.get("exclude", []), *(exclude or [])],
         include_deps=include_deps or values.get("include_deps", False),
         include_examples=include_examples or values.get("include_examples", False),

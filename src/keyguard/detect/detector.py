@@ -174,6 +174,7 @@ class Detector:
             description=rule.name,
             example=example,
             offset=chunk.offset + cand.start,
+            value=value,
         )
 
     def _severity(self, finding: Finding) -> str:

@@ -58,12 +58,16 @@ class Finding:
     blob: str | None = None
     encoding: str | None = None  # base64 when the value was found inside an encoded value
     message: str | None = None  # chat exports: which message (platform, chat, id, author, date)
+    verified: str | None = None  # scan --verify: live | dead | unknown
+    permissions: list[str] | None = None  # scan --verify: what a live key may do
     # where the value starts in its file (bytes); used for ordering and pairing, not rendered
     offset: int = field(default=0, repr=False)
+    # the value itself, in memory only, for scan --verify; never rendered, cleared when the scan ends
+    value: bytes | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        del data["offset"]
+        del data["offset"], data["value"]
         return data
 
     def sort_key(self) -> tuple:
