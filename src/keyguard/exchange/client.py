@@ -14,6 +14,7 @@ from keyguard.exchange.credentials import Credential
 
 DEFAULT_BASE_URL = "https://api.binance.com"
 WEIGHT_LIMIT = 6000
+REJECTIONS = (-2014, -2015, -1022, -1002)
 WEIGHT_HEADROOM = 0.8  # past this share of the minute's weight, wait for the next minute
 MAX_WAIT_SECONDS = 120
 log = logging.getLogger("keyguard.exchange")
@@ -115,6 +116,8 @@ class BinanceClient:
                 synced = True
                 continue
             except ccxt.DDoSProtection as error:  # 429 (or 418): wait as long as Binance asks
+                if self._code(error) in REJECTIONS:  # ccxt sometimes files a refused key under DDoSProtection
+                    raise self._error("rejected", error) from None
                 self._wait(self._retry_after(attempt), f"rate limited ({self._code(error)})")
                 continue
             except (ccxt.ExchangeNotAvailable, ccxt.RequestTimeout, ccxt.NetworkError) as error:

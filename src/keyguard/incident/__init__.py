@@ -1,0 +1,1 @@
+"""Incident response: contain first, investigate after (audit, detection, evidence, reports come next)."""

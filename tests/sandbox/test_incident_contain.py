@@ -1,0 +1,92 @@
+"""keyguard incident, containment: open orders cancelled on every symbol, actions logged, polled until dead."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+from keyguard.exchange.client import BinanceClient
+from keyguard.exchange.credentials import Credential
+from keyguard.incident.actions import ActionLog
+from keyguard.incident.contain import contain, poll_until_dead
+
+from .conftest import ccxt_client
+
+
+def _leave_open_orders(sandbox, label: str) -> None:
+    entry = sandbox.credentials[label]
+    exchange = ccxt_client(sandbox, entry["api_key"], entry["secret"])
+    exchange.create_order("BTC/USDT", "limit", "buy", 0.01, 1000)  # far below the market: stays open
+    exchange.create_order("ETH/USDT", "limit", "buy", 0.1, 100)
+    exchange.create_order("ETH/USDT", "limit", "sell", 0.1, 90000)
+
+
+def test_containment_cancels_every_open_order_and_logs_it(sandbox):
+    _leave_open_orders(sandbox, "victim-bot")
+    entry = sandbox.credentials["victim-bot"]
+    client = BinanceClient(Credential(entry["api_key"], entry["secret"]), sandbox.base_url, sleep=lambda s: None)
+    log = ActionLog()
+    result = contain(client, log, confirm=lambda question: True)
+    assert result.cancelled == {"BTCUSDT": 1, "ETHUSDT": 2}
+    assert sandbox.exchange.ledger.open_orders("victim") == []
+    assert [a.action for a in log.actions][:4] == [
+        "identify key",
+        "check key",
+        "list open orders (all symbols)",
+        "cancel open orders on BTCUSDT",
+    ]
+    assert all(a.time.endswith("+00:00") for a in log.actions)
+    assert any("API Management" in step for step in result.guidance)
+    threading.Timer(0.5, lambda: sandbox.admin("keys/victim-bot/delete")).start()
+    assert poll_until_dead(client, log, seconds=10, poll_seconds=0.2)
+    assert log.actions[-1].result.startswith("the key now answers invalid")
+
+
+def test_declined_cancel_is_logged_and_nothing_cancelled(sandbox):
+    _leave_open_orders(sandbox, "victim-bot")
+    entry = sandbox.credentials["victim-bot"]
+    client = BinanceClient(Credential(entry["api_key"], entry["secret"]), sandbox.base_url, sleep=lambda s: None)
+    log = ActionLog()
+    result = contain(client, log, confirm=lambda question: False)
+    assert result.cancelled == {} and len(sandbox.exchange.ledger.open_orders("victim")) == 3
+    assert ("cancel open orders", "declined by the person") in [(a.action, a.result) for a in log.actions]
+
+
+def test_cli_incident_writes_the_case_folder(sandbox, tmp_path):
+    _leave_open_orders(sandbox, "victim-bot")
+    entry = sandbox.credentials["victim-bot"]
+    env = {
+        **os.environ,
+        "BINANCE_API_KEY": entry["api_key"],
+        "BINANCE_API_SECRET": entry["secret"],
+        "KEYGUARD_BINANCE_URL": sandbox.base_url,
+        "COLUMNS": "200",
+    }
+    threading.Timer(3, lambda: sandbox.admin("keys/victim-bot/delete")).start()
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "keyguard", "incident", "--yes", "--out", str(tmp_path / "case"), "--wait-dead", "60"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert time.monotonic() - started < 60
+    summary = json.loads((tmp_path / "case" / "containment.json").read_text())
+    assert summary["cancelled"] == {"BTCUSDT": 1, "ETHUSDT": 2} and summary["confirmed_dead"] is True
+    log = (tmp_path / "case" / "containment-log.jsonl").read_text()
+    for text in (log, json.dumps(summary), done.stdout, done.stderr):
+        assert entry["secret"] not in text and entry["api_key"] not in text
+    again = subprocess.run(
+        [sys.executable, "-m", "keyguard", "incident", "--yes", "--out", str(tmp_path / "case")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert again.returncode == 2 and "not empty" in again.stderr
