@@ -1,0 +1,138 @@
+"""Theft detection over an audit: trades far from the market price, an outsized share of a symbol's volume,
+symbols never traded before, bursts, buy-high-then-sell-low round trips; withdrawals to new addresses and
+transfers out. Every flag carries reasons a person can read, and losses are estimated per symbol."""
+
+from __future__ import annotations
+
+import bisect
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+from keyguard.incident.audit import AuditData
+
+HOUR_MS = 3_600_000
+PRICE_DEVIATION = 0.30  # a trade 30% away from the market is not an ordinary fill
+VOLUME_SHARE = 0.5
+BURST_WINDOW_MS = 10 * 60_000
+BURST_TRADES = 5
+
+
+@dataclass
+class Flag:
+    kind: str  # trade | withdrawal | transfer
+    ref: dict[str, Any]  # symbol and id, or the record's id
+    reasons: list[str]
+    time: int
+    loss_usdt: float = 0.0
+
+
+@dataclass
+class Detection:
+    flags: list[Flag] = field(default_factory=list)
+    loss_by_symbol: dict[str, float] = field(default_factory=dict)
+
+    def flagged_trade_ids(self) -> set[tuple[str, int]]:
+        return {(f.ref["symbol"], f.ref["id"]) for f in self.flags if f.kind == "trade"}
+
+    def flagged_withdrawal_ids(self) -> set[str]:
+        return {f.ref["id"] for f in self.flags if f.kind == "withdrawal"}
+
+
+def _reference(klines: list[list[Any]], opens: list[int], time: int) -> float | None:
+    """Median close of the hourly klines near the trade, leaving out the trade's own hour: within 6 hours,
+    else 2 days, else a week (illiquid coins trade rarely)."""
+    own = time - time % HOUR_MS
+    for hours in (6, 48, 168):
+        lo, hi = bisect.bisect_left(opens, own - hours * HOUR_MS), bisect.bisect_right(opens, own + hours * HOUR_MS)
+        closes = [float(k[4]) for k in klines[lo:hi] if k[0] != own]
+        if closes:
+            return statistics.median(closes)
+    return None
+
+
+def _burst_times(trades: list[dict[str, Any]]) -> set[int]:
+    times = sorted(t["time"] for t in trades)
+    in_burst = set()
+    for i, start in enumerate(times):
+        j = bisect.bisect_right(times, start + BURST_WINDOW_MS)
+        if j - i >= BURST_TRADES:
+            in_burst.update(times[i:j])
+    return in_burst
+
+
+def detect(data: AuditData, window_start: int) -> Detection:
+    result = Detection()
+    every_trade = [t for trades in data.trades.values() for t in trades]
+    bursts = _burst_times([t for t in every_trade if t["time"] >= window_start])
+    for symbol, trades in sorted(data.trades.items()):
+        klines = data.klines.get(symbol, [])
+        opens = [k[0] for k in klines]
+        before = [t for t in trades if t["time"] < window_start]
+        quote_is_usd = symbol.endswith(("USDT", "FDUSD", "USDC"))
+        bought_high = False
+        for trade in (t for t in trades if t["time"] >= window_start):
+            reasons = []
+            price, qty = float(trade["price"]), float(trade["qty"])
+            reference = _reference(klines, opens, trade["time"])
+            loss = 0.0
+            if reference:
+                deviation = price / reference - 1
+                side = "bought" if trade["isBuyer"] else "sold"
+                worse = deviation > PRICE_DEVIATION if trade["isBuyer"] else deviation < -PRICE_DEVIATION
+                if worse:
+                    reasons.append(f"{side} at {price:g}, {deviation:+.0%} against the market price {reference:g}")
+                    loss = abs(price - reference) * qty if quote_is_usd else 0.0
+                    bought_high = bought_high or trade["isBuyer"]
+                elif bought_high and not trade["isBuyer"] and deviation < 0:
+                    reasons.append("sold back below the market after buying far above it (round trip)")
+            if trade["time"] in bursts:
+                reasons.append(f"part of a burst: {BURST_TRADES}+ trades within {BURST_WINDOW_MS // 60_000} minutes")
+            if reasons:  # context that strengthens a flag, never a flag alone (ordinary trades show it too)
+                hour = trade["time"] - trade["time"] % HOUR_MS
+                row = klines[bisect.bisect_left(opens, hour)] if hour in opens else None
+                if row and float(row[5]) and qty / float(row[5]) > VOLUME_SHARE:
+                    reasons.append(f"{qty / float(row[5]):.0%} of {symbol}'s volume in that hour")
+                if not before:
+                    reasons.append(f"{symbol} was never traded before the window")
+            if reasons:
+                result.flags.append(Flag("trade", {"symbol": symbol, "id": trade["id"]}, reasons, trade["time"], loss))
+                result.loss_by_symbol[symbol] = result.loss_by_symbol.get(symbol, 0.0) + loss
+    known = {w["address"] for w in data.withdrawals if _withdraw_time(w) < window_start}
+    known |= {d["address"] for d in data.deposits if d.get("insertTime", 0) < window_start}
+    for withdrawal in data.withdrawals:
+        when = _withdraw_time(withdrawal)
+        if when >= window_start and withdrawal["address"] not in known:
+            result.flags.append(
+                Flag(
+                    "withdrawal",
+                    {"id": withdrawal["id"]},
+                    [
+                        f"{withdrawal['amount']} {withdrawal['coin']} to {withdrawal['address']}, "
+                        "an address never used before the window"
+                    ],
+                    when,
+                )
+            )
+    for transfer in data.sub_transfers:
+        if transfer["createTimeStamp"] >= window_start:
+            result.flags.append(
+                Flag(
+                    "transfer",
+                    {"id": str(transfer["tranId"])},
+                    [
+                        f"{transfer['amount']} {transfer['asset']} moved from {transfer['fromEmail']} to "
+                        f"{transfer['toEmail']}"
+                    ],
+                    transfer["createTimeStamp"],
+                )
+            )
+    result.flags.sort(key=lambda f: f.time)
+    return result
+
+
+def _withdraw_time(withdrawal: dict[str, Any]) -> int:
+    from datetime import UTC, datetime
+
+    applied = datetime.strptime(withdrawal["applyTime"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    return int(applied.timestamp() * 1000)
