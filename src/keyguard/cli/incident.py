@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +14,7 @@ from rich.console import Console
 def incident_command(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Act without asking (cancel open orders at once).")] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Case folder (default: case-<UTC time>).")] = None,
+    since: Annotated[int, typer.Option("--since", min=1, max=90, help="Audit window in days.")] = 30,
     base_url: Annotated[
         str | None, typer.Option("--base-url", help="Binance API base URL (default: KEYGUARD_BINANCE_URL).")
     ] = None,
@@ -22,16 +22,18 @@ def incident_command(
         float, typer.Option("--wait-dead", min=0, help="Seconds to poll until the deleted key answers invalid.")
     ] = 600,
 ) -> None:
-    """Contain a leaked key: check it, cancel every open order if it can trade, show how to delete it in
-    API Management, then poll until Binance rejects it. Every action is logged with its UTC time in the case
-    folder. The key comes from BINANCE_API_KEY / BINANCE_API_SECRET (or BINANCE_PRIVATE_KEY_FILE), or a prompt.
+    """Respond to a leaked key: contain it (check it, cancel every open order if it can trade, the steps to delete
+    it, poll until Binance rejects it), audit the account, flag theft, and write a signed case folder with the
+    raw answers, CSVs, timeline, report.html, support-ticket.md and police-report.md.
+
+    The key comes from BINANCE_API_KEY / BINANCE_API_SECRET (or BINANCE_PRIVATE_KEY_FILE), or a prompt. When
+    it is already dead, KEYGUARD_AUDIT_API_KEY / KEYGUARD_AUDIT_API_SECRET name a (read-only) key to audit with.
 
     Example: keyguard incident --out case-2026-11-25/ --yes
     """
     from keyguard.exchange.client import BinanceClient
-    from keyguard.exchange.credentials import CredentialError, from_environment, from_prompt
-    from keyguard.incident.actions import ActionLog
-    from keyguard.incident.contain import contain, poll_until_dead
+    from keyguard.exchange.credentials import Credential, CredentialError, from_environment, from_prompt
+    from keyguard.incident.runbook import run_incident
 
     console = Console()
     try:
@@ -46,31 +48,31 @@ def incident_command(
         )
         raise typer.Exit(2)
     case.mkdir(parents=True, exist_ok=True)
-    log = ActionLog()
-    client = BinanceClient(credential, base_url or os.environ.get("KEYGUARD_BINANCE_URL"))
-    console.print(f"[bold]Containing key {credential.redacted_key}[/bold] — started {log.started:%H:%M:%S} UTC")
-    result = contain(client, log, lambda question: yes or typer.confirm(question, default=True))
-    for action in log.actions:
-        console.print(f"  {action.time}  {action.action}: {action.result}  (+{log.elapsed():.0f} s)")
-    if result.guidance:
+    url = base_url or os.environ.get("KEYGUARD_BINANCE_URL")
+    audit_client = None
+    if os.environ.get("KEYGUARD_AUDIT_API_KEY") and os.environ.get("KEYGUARD_AUDIT_API_SECRET"):
+        audit_client = BinanceClient(
+            Credential(os.environ["KEYGUARD_AUDIT_API_KEY"], os.environ["KEYGUARD_AUDIT_API_SECRET"]), url
+        )
+    console.print(f"[bold]Responding to key {credential.redacted_key}[/bold] — {datetime.now(UTC):%H:%M:%S} UTC")
+
+    def guidance(steps: list[str]) -> None:
         console.print("\n[bold]Only Binance's website can delete this key. Do it now:[/bold]")
-        for number, step in enumerate(result.guidance, start=1):
+        for number, step in enumerate(steps, start=1):
             console.print(f"  {number}. {step}")
         if wait_dead:
-            console.print(f"\nPolling every 5 s, up to {wait_dead:.0f} s, until Binance rejects the key (Ctrl-C stops)")
-            result.confirmed_dead = poll_until_dead(client, log, wait_dead)
-            last = log.actions[-1]
-            console.print(f"  {last.time}  {last.action}: {last.result}  (+{log.elapsed():.0f} s)")
-    log.write(case / "containment-log.jsonl")
-    summary = {
-        "key": credential.redacted_key,
-        "fingerprint": credential.fingerprint,
-        "verification": result.verification.to_dict(),
-        "cancelled": result.cancelled,
-        "confirmed_dead": result.confirmed_dead,
-        "guidance": result.guidance,
-        "elapsed_seconds": round(log.elapsed(), 1),
-    }
-    (case / "containment.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    console.print(f"\ncase folder: {case} (containment-log.jsonl, containment.json); {log.elapsed():.0f} s in all")
-    raise typer.Exit(0 if result.confirmed_dead else 1)
+            console.print(f"Polling every 5 s, up to {wait_dead:.0f} s, until Binance rejects the key")
+
+    result = run_incident(
+        BinanceClient(credential, url),
+        case,
+        lambda q: yes or typer.confirm(q, default=True),
+        since_days=since,
+        wait_dead=wait_dead,
+        on_guidance=guidance,
+        audit_client=audit_client,
+    )
+    for action in result.log.actions:
+        console.print(f"  {action.time}  {action.action}: {action.result}")
+    console.print(f"\ncase folder: {case}  report: {case / 'report.html'}  ({result.log.elapsed():.0f} s)")
+    raise typer.Exit(0 if result.containment.confirmed_dead else 1)

@@ -14,6 +14,12 @@ from keyguard.exchange.credentials import Credential
 
 DEFAULT_BASE_URL = "https://api.binance.com"
 WEIGHT_LIMIT = 6000
+# binance-api.md §1.5: /api 6,000 a minute per IP, /sapi 12,000 per IP and 180,000 per account
+WEIGHT_HEADERS = (
+    ("x-mbx-used-weight-1m", WEIGHT_LIMIT),
+    ("x-sapi-used-ip-weight-1m", 12_000),
+    ("x-sapi-used-uid-weight-1m", 180_000),
+)
 REJECTIONS = (-2014, -2015, -1022, -1002)
 WEIGHT_HEADROOM = 0.8  # past this share of the minute's weight, wait for the next minute
 MAX_WAIT_SECONDS = 120
@@ -77,7 +83,7 @@ class BinanceClient:
                 "apiKey": credential.api_key,
                 "secret": credential.secret,
                 "timeout": int(timeout_seconds * 1000),
-                "enableRateLimit": True,
+                "enableRateLimit": False,  # pacing comes from Binance's own weight headers (see _observe_weight)
                 "options": {"fetchMarkets": {"types": ["spot"]}, "fetchMargins": False, "fetchCurrencies": False},
             }
         )
@@ -148,11 +154,13 @@ class BinanceClient:
 
     def _observe_weight(self) -> None:
         headers = {k.lower(): v for k, v in (self._exchange.last_response_headers or {}).items()}
-        used = headers.get("x-mbx-used-weight-1m") or headers.get("x-sapi-used-ip-weight-1m")
-        if used and used.isdigit():
+        for header, limit in WEIGHT_HEADERS:
+            used = headers.get(header, "")
+            if not used.isdigit():
+                continue
             self.stats.last_weight = int(used)
-            if int(used) > WEIGHT_LIMIT * WEIGHT_HEADROOM:
-                self._wait(60 - time.time() % 60 + 1, f"used weight {used}/{WEIGHT_LIMIT}: waiting for the next minute")
+            if int(used) > limit * WEIGHT_HEADROOM:
+                self._wait(60 - time.time() % 60 + 1, f"used weight {used}/{limit}: waiting for the next minute")
 
     def _wait(self, seconds: float, why: str) -> None:
         seconds = max(0.0, min(seconds, MAX_WAIT_SECONDS))

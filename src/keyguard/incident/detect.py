@@ -93,7 +93,7 @@ def detect(data: AuditData, window_start: int) -> Detection:
                 row = klines[bisect.bisect_left(opens, hour)] if hour in opens else None
                 if row and float(row[5]) and qty / float(row[5]) > VOLUME_SHARE:
                     reasons.append(f"{qty / float(row[5]):.0%} of {symbol}'s volume in that hour")
-                if not before:
+                if not before and data.start < window_start:  # only said when the audit looked before the window
                     reasons.append(f"{symbol} was never traded before the window")
             if reasons:
                 result.flags.append(Flag("trade", {"symbol": symbol, "id": trade["id"]}, reasons, trade["time"], loss))

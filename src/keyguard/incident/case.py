@@ -1,0 +1,137 @@
+"""The case folder: raw answers as received, normalised CSVs, flags and the timeline, from an audit."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from keyguard.incident.actions import ActionLog
+from keyguard.incident.audit import AuditData, Checkpoint
+from keyguard.incident.detect import Detection
+
+
+def iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+
+
+def _csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def write_raw(case: Path, checkpoint: Checkpoint) -> None:
+    """Every API answer as received (the request's parameters beside it; no key, secret or signature)."""
+    raw = case / "raw"
+    raw.mkdir(exist_ok=True)
+    for number, (method, params, answer) in enumerate(checkpoint.all(), start=1):
+        (raw / f"{number:05d}-{method}.json").write_text(
+            json.dumps({"method": method, "params": params, "answer": answer}, indent=1) + "\n", encoding="utf-8"
+        )
+
+
+def write_tables(case: Path, data: AuditData, detection: Detection) -> None:
+    flagged = {(f.ref.get("symbol"), f.ref["id"]): f for f in detection.flags}
+    _csv(
+        case / "trades.csv",
+        ["time_utc", "symbol", "id", "order_id", "side", "price", "qty", "quote_qty", "flagged", "reasons"],
+        [
+            [
+                iso(t["time"]),
+                symbol,
+                t["id"],
+                t["orderId"],
+                "BUY" if t["isBuyer"] else "SELL",
+                t["price"],
+                t["qty"],
+                t["quoteQty"],
+                (symbol, t["id"]) in flagged,
+                "; ".join(flagged[(symbol, t["id"])].reasons) if (symbol, t["id"]) in flagged else "",
+            ]
+            for symbol, trades in sorted(data.trades.items())
+            for t in trades
+        ],
+    )
+    _csv(
+        case / "withdrawals.csv",
+        ["apply_time_utc", "id", "coin", "amount", "address", "network", "tx_id", "status", "flagged"],
+        [
+            [
+                w["applyTime"],
+                w["id"],
+                w["coin"],
+                w["amount"],
+                w["address"],
+                w.get("network", ""),
+                w.get("txId", ""),
+                w["status"],
+                (None, w["id"]) in flagged,
+            ]
+            for w in data.withdrawals
+        ],
+    )
+    _csv(
+        case / "transfers.csv",
+        ["time_utc", "id", "kind", "asset", "amount", "from", "to"],
+        [[iso(t["timestamp"]), t["tranId"], t["type"], t["asset"], t["amount"], "", ""] for t in data.transfers]
+        + [
+            [
+                iso(t["createTimeStamp"]),
+                t["tranId"],
+                "SUB_ACCOUNT",
+                t["asset"],
+                t["amount"],
+                t["fromEmail"],
+                t["toEmail"],
+            ]
+            for t in data.sub_transfers
+        ],
+    )
+    _csv(
+        case / "balances.csv",
+        ["date_utc", "asset", "total"],
+        [
+            [iso(s["updateTime"]), b["asset"], float(b["free"]) + float(b.get("locked", 0))]
+            for s in data.snapshots
+            for b in s.get("data", {}).get("balances", [])
+        ]
+        + [[iso(data.end), asset, total] for asset, total in sorted(data.balances.items())],
+    )
+
+
+def write_findings(case: Path, data: AuditData, detection: Detection, log: ActionLog) -> list[dict[str, Any]]:
+    flags = [
+        {
+            "time_utc": iso(f.time),
+            "kind": f.kind,
+            **f.ref,
+            "reasons": f.reasons,
+            "estimated_loss_usdt": round(f.loss_usdt, 2),
+        }
+        for f in detection.flags
+    ]
+    (case / "flags.json").write_text(
+        json.dumps(
+            {
+                "window": {"start_utc": iso(data.start), "end_utc": iso(data.end)},
+                "flags": flags,
+                "estimated_loss_usdt_by_symbol": {k: round(v, 2) for k, v in detection.loss_by_symbol.items()},
+                "audit_errors": data.errors,
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    timeline = [{"time_utc": a.time, "event": f"keyguard: {a.action}", "detail": a.result} for a in log.actions]
+    timeline += [
+        {"time_utc": flag["time_utc"], "event": f"flagged {flag['kind']}", "detail": "; ".join(flag["reasons"])}
+        for flag in flags
+    ]
+    timeline.sort(key=lambda e: e["time_utc"])
+    (case / "timeline.json").write_text(json.dumps(timeline, indent=2) + "\n", encoding="utf-8")
+    return timeline

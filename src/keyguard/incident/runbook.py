@@ -1,0 +1,103 @@
+"""The whole response in order: contain, audit, detect, preserve evidence, write the reports, seal."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from keyguard.evidence.manifest import seal
+from keyguard.evidence.reports import CaseFacts, write_reports
+from keyguard.exchange.client import BinanceClient
+from keyguard.incident.actions import ActionLog
+from keyguard.incident.audit import DAY_MS, Auditor, Checkpoint, Progress
+from keyguard.incident.case import write_findings, write_raw, write_tables
+from keyguard.incident.contain import Containment, contain, poll_until_dead
+from keyguard.incident.detect import Detection, detect
+
+
+@dataclass
+class IncidentResult:
+    case: Path
+    containment: Containment
+    detection: Detection | None
+    log: ActionLog
+
+
+def run_incident(
+    client: BinanceClient,
+    case: Path,
+    confirm: Callable[[str], bool],
+    since_days: int = 30,
+    wait_dead: float = 0,
+    on_guidance: Callable[[list[str]], None] | None = None,
+    audit_client: BinanceClient | None = None,
+    progress: Progress | None = None,
+    now_ms: int | None = None,
+) -> IncidentResult:
+    log = ActionLog()
+    containment = contain(client, log, confirm)
+    if containment.guidance and on_guidance:
+        on_guidance(containment.guidance)
+    if containment.guidance and wait_dead:
+        containment.confirmed_dead = poll_until_dead(client, log, wait_dead)
+    log.write(case / "containment-log.jsonl")
+    reader = audit_client or (client if containment.verification.status == "live" else None)
+    detection = None
+    if reader is None:
+        log.record("audit", "skipped: the key is dead; give a read-only key to audit with", ok=False)
+    else:
+        import time
+
+        end = now_ms or int(time.time() * 1000)
+        start = end - since_days * DAY_MS
+        checkpoint = Checkpoint(case / "audit.sqlite")
+        data = Auditor(reader, checkpoint, progress).collect(start, end)
+        log.record(
+            "audit",
+            f"{data.calls} calls, {sum(len(t) for t in data.trades.values())} trades on "
+            f"{len(data.trades)} symbols, {len(data.withdrawals)} withdrawals, "
+            f"{len(data.errors)} errors",
+        )
+        detection = detect(data, start)
+        log.record(
+            "detect", f"{len(detection.flags)} flags, estimated loss {sum(detection.loss_by_symbol.values()):,.2f} USDT"
+        )
+        write_raw(case, checkpoint)
+        write_tables(case, data, detection)
+        timeline = write_findings(case, data, detection, log)
+        uid = next(
+            (
+                json.loads(json.dumps(a)).get("uid")
+                for m, _, a in checkpoint.all()
+                if m == "private_get_account" and isinstance(a, dict)
+            ),
+            None,
+        )
+        write_reports(
+            case,
+            CaseFacts(
+                client.credential.redacted_key,
+                client.credential.fingerprint,
+                uid,
+                data,
+                detection,
+                timeline,
+                [f"{a.time} {a.action}: {a.result}" for a in log.actions],
+            ),
+        )
+    log.write(case / "containment-log.jsonl")
+    summary = {
+        "key": client.credential.redacted_key,
+        "fingerprint": client.credential.fingerprint,
+        "verification": containment.verification.to_dict(),
+        "cancelled": containment.cancelled,
+        "confirmed_dead": containment.confirmed_dead,
+        "guidance": containment.guidance,
+        "flags": len(detection.flags) if detection else None,
+        "elapsed_seconds": round(log.elapsed(), 1),
+    }
+    (case / "containment.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    seal(case)
+    return IncidentResult(case, containment, detection, log)

@@ -1,0 +1,66 @@
+"""The whole response: case folder, signed evidence, reports without secrets, and the offline drill."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from keyguard.evidence.manifest import verify_case
+from keyguard.exchange.client import BinanceClient
+from keyguard.exchange.credentials import Credential
+from keyguard.incident.runbook import run_incident
+
+
+def test_incident_writes_a_sealed_case_with_reports(sandbox, tmp_path):
+    entry = sandbox.credentials["victim-withdraw"]
+    client = BinanceClient(Credential(entry["api_key"], entry["secret"]), sandbox.base_url, sleep=lambda s: None)
+    case = tmp_path / "case"
+    case.mkdir()
+    result = run_incident(client, case, confirm=lambda q: True, since_days=7)
+    names = {p.relative_to(case).as_posix() for p in case.rglob("*") if p.is_file()}
+    assert {
+        "containment-log.jsonl",
+        "containment.json",
+        "flags.json",
+        "timeline.json",
+        "trades.csv",
+        "withdrawals.csv",
+        "transfers.csv",
+        "balances.csv",
+        "report.html",
+        "support-ticket.md",
+        "police-report.md",
+        "manifest.json",
+    } <= names
+    assert any(n.startswith("raw/") for n in names)
+    assert result.detection is not None and verify_case(case).intact
+    everything = "\n".join((case / n).read_text(errors="replace") for n in names if not n.endswith(".sqlite"))
+    assert entry["secret"] not in everything and entry["api_key"] not in everything
+    ticket = (case / "support-ticket.md").read_text()
+    assert client.credential.redacted_key in ticket and client.credential.fingerprint in ticket
+    assert "<svg" in (case / "report.html").read_text()
+    (case / "trades.csv").write_text("tampered\n")
+    (case / "extra.txt").write_text("x")
+    (case / "police-report.md").unlink()
+    check = verify_case(case)
+    assert (check.changed, check.added, check.missing) == (["trades.csv"], ["extra.txt"], ["police-report.md"])
+    done = subprocess.run(
+        [sys.executable, "-m", "keyguard", "evidence", "verify", str(case)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1 and "changed" in done.stdout
+
+
+def test_drill_runs_offline_and_scores_itself(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "keyguard", "drill", "wash-trade-theft", "--out", str(tmp_path / "drill")],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", "HOME": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "score: 24/24 attack trades flagged, 0 other trades flagged" in done.stdout
+    assert verify_case(tmp_path / "drill").intact
+    flags = json.loads((tmp_path / "drill" / "flags.json").read_text())
+    assert flags["estimated_loss_usdt_by_symbol"]["KGTUSDT"] > 10_000
