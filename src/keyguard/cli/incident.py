@@ -63,16 +63,34 @@ def incident_command(
         if wait_dead:
             console.print(f"Polling every 5 s, up to {wait_dead:.0f} s, until Binance rejects the key")
 
-    result = run_incident(
-        BinanceClient(credential, url),
-        case,
-        lambda q: yes or typer.confirm(q, default=True),
-        since_days=since,
-        wait_dead=wait_dead,
-        on_guidance=guidance,
-        audit_client=audit_client,
-    )
+    from rich.progress import Progress
+
+    with Progress(console=console, transient=True) as bars:
+        task = bars.add_task("auditing trades", total=None)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bars.update(task, description=f"auditing {stage}", completed=done, total=total)
+
+        result = run_incident(
+            BinanceClient(credential, url),
+            case,
+            lambda question: yes or _ask(bars, question),
+            since_days=since,
+            wait_dead=wait_dead,
+            on_guidance=guidance,
+            audit_client=audit_client,
+            progress=progress,
+        )
     for action in result.log.actions:
         console.print(f"  {action.time}  {action.action}: {action.result}")
     console.print(f"\ncase folder: {case}  report: {case / 'report.html'}  ({result.log.elapsed():.0f} s)")
     raise typer.Exit(0 if result.containment.confirmed_dead else 1)
+
+
+def _ask(bars, question: str) -> bool:
+    """A question while progress bars are live: pause them so the prompt is readable."""
+    bars.stop()
+    try:
+        return typer.confirm(question, default=True)
+    finally:
+        bars.start()

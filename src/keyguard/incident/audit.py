@@ -60,13 +60,16 @@ class AuditData:
     end: int
     balances: dict[str, float] = field(default_factory=dict)
     snapshots: list[dict[str, Any]] = field(default_factory=list)
+    wallets: dict[str, Any] = field(default_factory=dict)  # funding, futures, earn: answers as received
     trades: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    orders: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     klines: dict[str, list[list[Any]]] = field(default_factory=dict)
     deposits: list[dict[str, Any]] = field(default_factory=list)
     withdrawals: list[dict[str, Any]] = field(default_factory=list)
     transfers: list[dict[str, Any]] = field(default_factory=list)
     sub_transfers: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what this key may not read (futures without permission)
     calls: int = 0
 
 
@@ -76,7 +79,7 @@ class Auditor:
         self.checkpoint = checkpoint
         self.progress = progress or (lambda stage, done, total: None)
 
-    def _call(self, data: AuditData, method: str, params: dict[str, Any] | None = None) -> Any:
+    def _call(self, data: AuditData, method: str, params: dict[str, Any] | None = None, optional: bool = False) -> Any:
         params = params or {}
         saved = self.checkpoint.get(method, params)
         if saved is not None:
@@ -84,7 +87,10 @@ class Auditor:
         try:
             answer = self.client.call(method, dict(params))
         except ExchangeError as error:
-            data.errors.append(f"{method} {params}: {error}")
+            if optional and error.kind == "rejected":
+                data.notes.append(f"{method}: not readable with this key ({error.code})")
+            else:
+                data.errors.append(f"{method} {params}: {error}")
             return None
         data.calls += 1
         self.checkpoint.put(method, params, answer)
@@ -97,6 +103,15 @@ class Auditor:
             total = float(row["free"]) + float(row["locked"])
             if total:
                 data.balances[row["asset"]] = total
+        for name, method in (
+            ("wallets", "sapi_get_asset_wallet_balance"),
+            ("futures", "fapiprivatev2_get_account"),
+            ("earn_flexible", "sapi_get_simple_earn_flexible_position"),
+            ("earn_locked", "sapi_get_simple_earn_locked_position"),
+        ):
+            data.wallets[name] = self._call(
+                data, method, {"size": 100} if name.startswith("earn") else {}, optional=True
+            )
         snapshot = self._call(data, "sapi_get_accountsnapshot", {"type": "SPOT", "limit": 30}) or {}
         data.snapshots = snapshot.get("snapshotVos", [])
         self._wallet_history(data)
@@ -106,6 +121,7 @@ class Auditor:
             data.trades[symbol] = self._trades(data, symbol)
             if data.trades[symbol]:
                 data.klines[symbol] = self._klines(data, symbol)
+                data.orders[symbol] = self._orders(data, symbol, data.trades[symbol][0]["orderId"])
         return data
 
     def _wallet_history(self, data: AuditData) -> None:
@@ -164,6 +180,19 @@ class Auditor:
             if len(page) < 1000 or page[-1]["time"] > data.end:
                 break
         return trades
+
+    def _orders(self, data: AuditData, symbol: str, first_order: int) -> list[dict[str, Any]]:
+        """Orders from the first one that traded in the window on, paged by order id."""
+        orders: list[dict[str, Any]] = []
+        next_id = first_order
+        while True:
+            page = (
+                self._call(data, "private_get_allorders", {"symbol": symbol, "orderId": next_id, "limit": 1000}) or []
+            )
+            orders.extend(page)
+            if len(page) < 1000:
+                return orders
+            next_id = page[-1]["orderId"] + 1
 
     def _klines(self, data: AuditData, symbol: str) -> list[list[Any]]:
         rows: list[list[Any]] = []

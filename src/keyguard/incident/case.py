@@ -121,6 +121,7 @@ def write_findings(case: Path, data: AuditData, detection: Detection, log: Actio
                 "flags": flags,
                 "estimated_loss_usdt_by_symbol": {k: round(v, 2) for k, v in detection.loss_by_symbol.items()},
                 "audit_errors": data.errors,
+                "audit_notes": data.notes,
             },
             indent=2,
         )
