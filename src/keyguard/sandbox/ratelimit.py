@@ -28,6 +28,8 @@ class RateLimiter:
         self._banned_until: dict[str, int] = {}
         self.forced_429 = 0  # fault injection: the next N requests are refused
         self.enforced = True  # load tests switch limits off (the headers are still sent)
+        self.refused = 0  # 429 and 418 answers given, for benchmarks that promise none
+        self.weight_charged = 0  # total request weight charged, IP and UID
 
     def _add(self, bucket: tuple[str, str], weight: int, now: int) -> int:
         window = self._windows[bucket]
@@ -41,6 +43,7 @@ class RateLimiter:
         """Charges an IP-weighted request; returns the headers to send. Raises 429/418 past the limit."""
         retry_after = str(60 - (now // 1000) % 60)
         if family == "api" and self.enforced and self._banned_until.get(ip, 0) > now:
+            self.refused += 1
             until = self._banned_until[ip]
             raise BinanceError(
                 -1003,
@@ -51,10 +54,12 @@ class RateLimiter:
             )
         limit = {"api": API_WEIGHT_LIMIT, "sapi": SAPI_IP_LIMIT, "fapi": FAPI_WEIGHT_LIMIT}[family]
         used = self._add((family, ip), weight, now)
+        self.weight_charged += weight
         header = "X-SAPI-USED-IP-WEIGHT-1M" if family == "sapi" else "X-MBX-USED-WEIGHT-1M"
         headers = {header: str(used)}
         if self.forced_429 > 0:  # an injected burst: short, so drills and tests do not wait a minute
             self.forced_429 -= 1
+            self.refused += 1
             raise BinanceError(
                 -1003,
                 f"Too much request weight used; current limit is {limit} request weight per 1 MINUTE.",
@@ -62,6 +67,7 @@ class RateLimiter:
                 {**headers, "Retry-After": "1"},
             )
         if used > limit and self.enforced:
+            self.refused += 1
             if family == "api":
                 self._violations[ip] += 1
                 if self._violations[ip] > BAN_AFTER_VIOLATIONS:
@@ -78,8 +84,10 @@ class RateLimiter:
 
     def charge_uid(self, uid: int, weight: int, now: int) -> dict[str, str]:
         used = self._add(("uid", str(uid)), weight, now)
+        self.weight_charged += weight
         headers = {"X-SAPI-USED-UID-WEIGHT-1M": str(used)}
         if used > SAPI_UID_LIMIT and self.enforced:
+            self.refused += 1
             raise BinanceError(
                 -1003,
                 f"Too much request weight used; current limit is {SAPI_UID_LIMIT} request weight per 1 MINUTE.",
