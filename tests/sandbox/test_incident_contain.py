@@ -90,3 +90,17 @@ def test_cli_incident_writes_the_case_folder(sandbox, tmp_path):
         timeout=60,
     )
     assert again.returncode == 2 and "not empty" in again.stderr
+
+
+def test_master_account_locks_a_leaked_sub_account_key(sandbox):
+    leaked, master = sandbox.credentials["victim-sub-key"], sandbox.credentials["victim-bot"]
+    sub_client = BinanceClient(Credential(leaked["api_key"], leaked["secret"]), sandbox.base_url, sleep=lambda s: None)
+    master_client = BinanceClient(Credential(master["api_key"], master["secret"]), sandbox.base_url)
+    from keyguard.incident.contain import lock_sub_account_key
+
+    log = ActionLog()
+    assert lock_sub_account_key(master_client, "victim-sub@sandbox.invalid", leaked["api_key"], log)
+    assert log.actions[-1].result == "restricted to 192.0.2.1 by the master account"
+    from keyguard.posture.verify import verify
+
+    assert verify(sub_client).status == "dead"  # from here it is refused now

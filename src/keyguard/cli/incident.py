@@ -54,6 +54,13 @@ def incident_command(
         audit_client = BinanceClient(
             Credential(os.environ["KEYGUARD_AUDIT_API_KEY"], os.environ["KEYGUARD_AUDIT_API_SECRET"]), url
         )
+    master = None
+    if all(
+        os.environ.get(n)
+        for n in ("KEYGUARD_MASTER_API_KEY", "KEYGUARD_MASTER_API_SECRET", "KEYGUARD_SUB_ACCOUNT_EMAIL")
+    ):
+        master_credential = Credential(os.environ["KEYGUARD_MASTER_API_KEY"], os.environ["KEYGUARD_MASTER_API_SECRET"])
+        master = (BinanceClient(master_credential, url), os.environ["KEYGUARD_SUB_ACCOUNT_EMAIL"])
     console.print(f"[bold]Responding to key {credential.redacted_key}[/bold] — {datetime.now(UTC):%H:%M:%S} UTC")
 
     def guidance(steps: list[str]) -> None:
@@ -80,6 +87,7 @@ def incident_command(
             on_guidance=guidance,
             audit_client=audit_client,
             progress=progress,
+            master=master,
         )
     for action in result.log.actions:
         console.print(f"  {action.time}  {action.action}: {action.result}")

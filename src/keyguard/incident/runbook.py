@@ -13,7 +13,7 @@ from keyguard.exchange.client import BinanceClient
 from keyguard.incident.actions import ActionLog
 from keyguard.incident.audit import DAY_MS, Auditor, Checkpoint, Progress
 from keyguard.incident.case import write_findings, write_raw, write_tables
-from keyguard.incident.contain import Containment, contain, poll_until_dead
+from keyguard.incident.contain import Containment, contain, lock_sub_account_key, poll_until_dead
 from keyguard.incident.detect import Detection, detect
 
 
@@ -35,9 +35,13 @@ def run_incident(
     audit_client: BinanceClient | None = None,
     progress: Progress | None = None,
     now_ms: int | None = None,
+    master: tuple[BinanceClient, str] | None = None,
 ) -> IncidentResult:
+    """`master`: the master account's client and the leaked key's sub-account email, to lock the key at once."""
     log = ActionLog()
     containment = contain(client, log, confirm)
+    if master and containment.verification.status == "live":
+        lock_sub_account_key(master[0], master[1], client.credential.api_key, log)
     if containment.guidance and on_guidance:
         on_guidance(containment.guidance)
     if containment.guidance and wait_dead:
