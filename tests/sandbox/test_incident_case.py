@@ -64,3 +64,19 @@ def test_drill_runs_offline_and_scores_itself(tmp_path):
     assert verify_case(tmp_path / "drill").intact
     flags = json.loads((tmp_path / "drill" / "flags.json").read_text())
     assert flags["estimated_loss_usdt_by_symbol"]["KGTUSDT"] > 10_000
+
+
+def test_permission_changes_since_the_inventory_last_verified(sandbox, tmp_path, monkeypatch):
+    from keyguard.incident.runbook import permission_changes
+    from keyguard.inventory.store import Inventory, KeyRecord
+    from keyguard.posture.verify import verify
+
+    monkeypatch.setenv("KEYGUARD_INVENTORY", str(tmp_path / "inv.sqlite"))
+    entry = sandbox.credentials["victim-bot"]
+    client = BinanceClient(Credential(entry["api_key"], entry["secret"]), sandbox.base_url)
+    store = Inventory()
+    store.add(KeyRecord("bot", "grid", "spot-trading", client.credential.fingerprint, "x", "hmac", "2026-01-01"))
+    store.record_verification("bot", verify(client).to_dict())
+    sandbox.admin("keys/victim-bot", {"permissions": ["reading", "spot", "withdrawals"]})
+    [change] = permission_changes(client.credential.fingerprint, verify(client).to_dict())
+    assert change.endswith("(bot): now also enableWithdrawals")

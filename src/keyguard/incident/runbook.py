@@ -17,6 +17,30 @@ from keyguard.incident.contain import Containment, contain, lock_sub_account_key
 from keyguard.incident.detect import Detection, detect
 
 
+def permission_changes(fingerprint: str, now: dict) -> list[str]:
+    """What changed in the key's permissions since the inventory last verified it (Binance keeps no history)."""
+    from keyguard.inventory.store import Inventory, default_path
+
+    if now.get("status") != "live" or not default_path().exists():
+        return []
+    store = Inventory()
+    try:
+        records = [r for r in store.by_fingerprint(fingerprint) if r.last_result and r.last_status == "live"]
+    finally:
+        store.close()
+    changes = []
+    for record in records:
+        before = record.last_result or {}
+        gained = sorted(
+            k for k, v in now.get("permissions", {}).items() if v and not before.get("permissions", {}).get(k)
+        )
+        if gained:
+            changes.append(f"since {record.last_verified} ({record.label}): now also {', '.join(gained)}")
+        if before.get("ip_restricted") and not now.get("ip_restricted"):
+            changes.append(f"since {record.last_verified} ({record.label}): the IP whitelist was removed")
+    return changes
+
+
 @dataclass
 class IncidentResult:
     case: Path
@@ -40,6 +64,9 @@ def run_incident(
     """`master`: the master account's client and the leaked key's sub-account email, to lock the key at once."""
     log = ActionLog()
     containment = contain(client, log, confirm)
+    changes = permission_changes(client.credential.fingerprint, containment.verification.to_dict())
+    for change in changes:
+        log.record("permission change", change, ok=False)
     if master and containment.verification.status == "live":
         lock_sub_account_key(master[0], master[1], client.credential.api_key, log)
     if containment.guidance and on_guidance:
