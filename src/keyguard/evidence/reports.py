@@ -125,6 +125,31 @@ def _svg_lines(series: dict[str, list[tuple[float, float]]], width: int = 720, h
     return "".join(parts) + "</svg>"
 
 
+def _svg_timeline(timeline: list[dict[str, Any]], width: int = 720) -> str:
+    """Events on a time axis: flags in red, keyguard's own actions in blue."""
+    from datetime import datetime
+
+    times = [datetime.fromisoformat(e["time_utc"]).timestamp() for e in timeline]
+    if not times:
+        return "<p>No events.</p>"
+    t0, t1 = min(times), max(times)
+    scale = (width - 80) / ((t1 - t0) or 1)
+    height = 40 + 14 * min(len(timeline), 30)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
+        f'<line x1="40" y1="20" x2="{width - 40}" y2="20" stroke="#999"/>',
+    ]
+    for row, (event, when) in enumerate(zip(timeline[:30], times[:30], strict=False)):
+        x = 40 + (when - t0) * scale
+        colour = "#d62728" if event["event"].startswith("flagged") else "#1f77b4"
+        label = html.escape(f"{event['time_utc'][11:19]} {event['event']}")
+        parts.append(f'<circle cx="{x:.1f}" cy="20" r="4" fill="{colour}"/>')
+        parts.append(
+            f'<text x="{min(x, width - 260):.1f}" y="{40 + 14 * row}" font-size="11" fill="{colour}">{label}</text>'
+        )
+    return "".join(parts) + "</svg>"
+
+
 def report_html(facts: CaseFacts) -> str:
     balances: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for snapshot in facts.data.snapshots:
@@ -158,7 +183,7 @@ td{{border-bottom:1px solid #ddd;padding:4px;font-size:13px;vertical-align:top}}
 {iso(facts.data.end)} UTC. {len(facts.detection.flags)} flags; estimated trading loss {loss:,.2f} USDT.</p>
 <h2>Balances over the last 30 days</h2>{_svg_lines(top)}
 <h2>Flagged symbols</h2>{"".join(charts) or "<p>None.</p>"}
-<h2>Timeline (UTC)</h2><table>{rows}</table>
+<h2>Timeline (UTC)</h2>{_svg_timeline(facts.timeline)}<table>{rows}</table>
 </body></html>
 """
 
