@@ -61,6 +61,7 @@ def incident_command(
     ):
         master_credential = Credential(os.environ["KEYGUARD_MASTER_API_KEY"], os.environ["KEYGUARD_MASTER_API_SECRET"])
         master = (BinanceClient(master_credential, url), os.environ["KEYGUARD_SUB_ACCOUNT_EMAIL"])
+    started = datetime.now(UTC)
     console.print(f"[bold]Responding to key {credential.redacted_key}[/bold] — {datetime.now(UTC):%H:%M:%S} UTC")
 
     def guidance(steps: list[str]) -> None:
@@ -78,6 +79,13 @@ def incident_command(
         def progress(stage: str, done: int, total: int) -> None:
             bars.update(task, description=f"auditing {stage}", completed=done, total=total)
 
+        def countdown(left: float) -> None:
+            bars.update(
+                task,
+                description=f"waiting for the key to be deleted: {left:.0f} s left, "
+                f"{(datetime.now(UTC) - started).total_seconds():.0f} s since start",
+            )
+
         result = run_incident(
             BinanceClient(credential, url),
             case,
@@ -88,6 +96,7 @@ def incident_command(
             audit_client=audit_client,
             progress=progress,
             master=master,
+            on_tick=countdown,
         )
     for action in result.log.actions:
         console.print(f"  {action.time}  {action.action}: {action.result}")

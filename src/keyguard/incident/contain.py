@@ -104,10 +104,14 @@ def poll_until_dead(
     seconds: float,
     poll_seconds: float = 5,
     sleep: Callable[[float], None] = time.sleep,
+    on_tick: Callable[[float], None] | None = None,
 ) -> bool:
-    """Polls apiRestrictions until Binance rejects the key (-2014/-2015); True when it did within `seconds`."""
+    """Polls apiRestrictions until Binance rejects the key (-2014/-2015); True when it did within `seconds`.
+    `on_tick` hears the seconds left before each poll (a countdown for the person)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        if on_tick:
+            on_tick(deadline - time.monotonic())
         sleep(poll_seconds)
         try:
             client.api_restrictions()

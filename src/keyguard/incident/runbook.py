@@ -60,6 +60,7 @@ def run_incident(
     progress: Progress | None = None,
     now_ms: int | None = None,
     master: tuple[BinanceClient, str] | None = None,
+    on_tick: Callable[[float], None] | None = None,
 ) -> IncidentResult:
     """`master`: the master account's client and the leaked key's sub-account email, to lock the key at once."""
     log = ActionLog()
@@ -72,7 +73,7 @@ def run_incident(
     if containment.guidance and on_guidance:
         on_guidance(containment.guidance)
     if containment.guidance and wait_dead:
-        containment.confirmed_dead = poll_until_dead(client, log, wait_dead)
+        containment.confirmed_dead = poll_until_dead(client, log, wait_dead, on_tick=on_tick)
     log.write(case / "containment-log.jsonl")
     reader = audit_client or (client if containment.verification.status == "live" else None)
     detection = None
