@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from keyguard.cli import drill, evidence, hook, incident, keys, sandbox, scan, verify
+from keyguard.cli import drill, evidence, hook, incident, keys, sandbox, scan, vault, verify
 
 app = typer.Typer(
     name="keyguard",
@@ -18,6 +18,9 @@ app.command(name="verify")(verify.verify_command)
 app.command(name="incident")(incident.incident_command)
 app.command(name="drill")(drill.drill_command)
 app.add_typer(evidence.app, name="evidence")
+app.add_typer(vault.app, name="vault")
+app.command(name="run", context_settings={"allow_interspersed_args": False})(vault.run_command)
+app.command(name="redact")(vault.redact_command)
 app.add_typer(keys.app, name="keys")
 app.add_typer(hook.app, name="hook")
 app.add_typer(sandbox.app, name="sandbox")

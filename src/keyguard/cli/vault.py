@@ -1,0 +1,140 @@
+"""`keyguard vault`, `keyguard run`, `keyguard redact`: keep keys out of files and logs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    help="The vault: keys kept in the OS keychain or an encrypted file, never in plaintext.", no_args_is_help=True
+)
+
+
+def _fail(message: str) -> typer.Exit:
+    Console(stderr=True).print(f"[red]keyguard: {message}[/red]")
+    return typer.Exit(2)
+
+
+def _read_pair() -> tuple[str, str]:
+    """Key and secret from a prompt without echo, or from two lines (a PEM: the rest) on stdin."""
+    import getpass
+
+    if sys.stdin.isatty():
+        return getpass.getpass("API key (hidden): ").strip(), getpass.getpass("Secret (hidden): ").strip()
+    lines = sys.stdin.read().splitlines()
+    if len(lines) < 2:
+        raise ValueError("give the API key on the first line of stdin and the secret (or PEM) after it")
+    return lines[0].strip(), "\n".join(lines[1:]).strip()
+
+
+@app.command("add")
+def add(label: Annotated[str, typer.Argument(help="A name for the key, e.g. quant-trading.")]) -> None:
+    """Store a key and its secret (or Ed25519/RSA private key) under LABEL.
+
+    Example: keyguard vault add quant-trading
+    """
+    from keyguard.vault.store import VaultError, new_entry, open_backend
+
+    try:
+        api_key, secret = _read_pair()
+        backend = open_backend()
+        entries = backend.load()
+        if label in entries:
+            raise _fail(f"{label} is already in the vault; remove it first")
+        entries[label] = new_entry(label, api_key, secret)
+        backend.save(entries)
+    except (ValueError, VaultError) as error:
+        raise _fail(str(error)) from None
+    credential = entries[label].credential
+    Console().print(f"stored {label}: {credential.redacted_key} ({credential.key_type}) in the {backend.name}")
+
+
+@app.command("list")
+def list_entries() -> None:
+    """Labels, fingerprints and dates — never secrets.
+
+    Example: keyguard vault list
+    """
+    from keyguard.vault.store import VaultError, open_backend
+
+    try:
+        backend = open_backend()
+        entries = backend.load()
+    except VaultError as error:
+        raise _fail(str(error)) from None
+    table = Table(title=f"vault ({backend.name})", title_justify="left")
+    for column in ("Label", "Key", "Type", "Fingerprint", "Created"):
+        table.add_column(column)
+    for entry in entries.values():
+        c = entry.credential
+        table.add_row(entry.label, c.redacted_key, c.key_type, c.fingerprint[:16] + "…", entry.created)
+    Console().print(table)
+
+
+@app.command("remove")
+def remove(label: Annotated[str, typer.Argument(help="The key's label.")]) -> None:
+    """Remove LABEL from the vault.
+
+    Example: keyguard vault remove old-grid-bot
+    """
+    from keyguard.vault.store import VaultError, open_backend
+
+    try:
+        backend = open_backend()
+        entries = backend.load()
+        if entries.pop(label, None) is None:
+            raise _fail(f"no {label} in the vault")
+        backend.save(entries)
+    except VaultError as error:
+        raise _fail(str(error)) from None
+    Console().print(f"removed {label}")
+
+
+def run_command(
+    command: Annotated[list[str], typer.Argument(help="The command to start, after --.")],
+    key: Annotated[str, typer.Option("--key", help="The vault label of the key to give it.")],
+    env_style: Annotated[
+        str, typer.Option("--env-style", help="binance, freqtrade, ccxt, or KEY_VAR,SECRET_VAR.")
+    ] = "binance",
+) -> None:
+    """Start COMMAND with the key in its environment (never in its argv); signals are passed on and its exit
+    code is returned.
+
+    Example: keyguard run --key quant-trading --env-style freqtrade -- freqtrade trade -c config.json
+    """
+    from keyguard.vault.run import env_names, run_with_key
+    from keyguard.vault.store import VaultError, open_backend
+
+    try:
+        env_names(env_style)
+        entry = open_backend().load().get(key)
+    except (ValueError, VaultError) as error:
+        raise _fail(str(error)) from None
+    if entry is None:
+        raise _fail(f"no {key} in the vault (keyguard vault add {key})")
+    try:
+        code = run_with_key(entry.credential, command, env_style)
+    except FileNotFoundError:
+        raise _fail(f"command not found: {command[0]}") from None
+    raise typer.Exit(code)
+
+
+def redact_command(
+    source: Annotated[str, typer.Argument(help="A file, or - for stdin.")] = "-",
+) -> None:
+    """Print SOURCE with Binance keys, secrets, private keys and request signatures masked.
+
+    Example: keyguard redact bot.log > bot-safe.log
+    """
+    from keyguard.vault.redact import redact_bytes
+
+    try:
+        data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    except OSError as error:
+        raise _fail(f"{source}: {error.strerror or error}") from None
+    sys.stdout.buffer.write(redact_bytes(data))
