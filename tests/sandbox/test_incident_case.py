@@ -80,3 +80,69 @@ def test_permission_changes_since_the_inventory_last_verified(sandbox, tmp_path,
     sandbox.admin("keys/victim-bot", {"permissions": ["reading", "spot", "withdrawals"]})
     [change] = permission_changes(client.credential.fingerprint, verify(client).to_dict())
     assert change.endswith("(bot): now also enableWithdrawals")
+
+
+def test_all_keys_responds_for_every_inventory_key_from_the_vault(sandbox, tmp_path):
+    import os
+
+    env = {
+        **os.environ,
+        "KEYGUARD_VAULT_BACKEND": "file",
+        "KEYGUARD_VAULT_FILE": str(tmp_path / "vault.enc"),
+        "KEYGUARD_VAULT_PASSPHRASE": "pass",
+        "KEYGUARD_INVENTORY": str(tmp_path / "inv.sqlite"),
+        "KEYGUARD_BINANCE_URL": sandbox.base_url,
+        "COLUMNS": "200",
+    }
+    env.pop("BINANCE_API_KEY", None)
+    for label, key in (("grid", "victim-bot"), ("reader", "victim-rsa")):
+        entry = sandbox.credentials[key]
+        secret = entry.get("secret") or entry["private_key_pem"]
+        subprocess.run(
+            [sys.executable, "-m", "keyguard", "vault", "add", label],
+            input=f"{entry['api_key']}\n{secret}\n",
+            env=env,
+            text=True,
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "keyguard",
+                "keys",
+                "add",
+                "--label",
+                label,
+                "--tool",
+                label,
+                "--profile",
+                "read-only",
+            ],
+            env={**env, "BINANCE_API_KEY": entry["api_key"], "BINANCE_API_SECRET": secret},
+            check=True,
+            capture_output=True,
+        )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "keyguard",
+            "incident",
+            "--all-keys",
+            "--yes",
+            "--wait-dead",
+            "0",
+            "--since",
+            "2",
+            "--out",
+            str(tmp_path / "case"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert "== grid (grid) ==" in done.stdout and "== reader (reader) ==" in done.stdout, done.stdout + done.stderr
+    assert verify_case(tmp_path / "case" / "grid").intact and verify_case(tmp_path / "case" / "reader").intact

@@ -21,6 +21,10 @@ def incident_command(
     wait_dead: Annotated[
         float, typer.Option("--wait-dead", min=0, help="Seconds to poll until the deleted key answers invalid.")
     ] = 600,
+    key: Annotated[str | None, typer.Option("--key", help="Take the key from the vault under this label.")] = None,
+    all_keys: Annotated[
+        bool, typer.Option("--all-keys", help="Unsure which key leaked: respond for every inventory key.")
+    ] = False,
 ) -> None:
     """Respond to a leaked key: contain it (check it, cancel every open order if it can trade, the steps to delete
     it, poll until Binance rejects it), audit the account, flag theft, and write a signed case folder with the
@@ -34,14 +38,44 @@ def incident_command(
     from keyguard.exchange.client import BinanceClient
     from keyguard.exchange.credentials import Credential, CredentialError, from_environment, from_prompt
     from keyguard.incident.runbook import run_incident
+    from keyguard.vault.store import VaultError, credential_from_vault
 
     console = Console()
+    case = out or Path(f"case-{datetime.now(UTC).strftime('%Y-%m-%dT%H%M%SZ')}")
+    if all_keys:
+        from keyguard.inventory.store import Inventory
+
+        codes = []
+        for record in Inventory().all():
+            if record.retired:
+                continue
+            try:
+                credential_from_vault(record.label)
+            except VaultError:
+                console.print(
+                    f"[yellow]{record.label} ({record.tool}) is not in the vault: contain it by hand[/yellow]"
+                )
+                codes.append(1)
+                continue
+            console.print(f"\n[bold]== {record.label} ({record.tool}) ==[/bold]")
+            try:
+                incident_command(
+                    yes=yes,
+                    out=case / record.label,
+                    since=since,
+                    base_url=base_url,
+                    wait_dead=wait_dead,
+                    key=record.label,
+                    all_keys=False,
+                )
+            except typer.Exit as done:
+                codes.append(done.exit_code)
+        raise typer.Exit(max(codes, default=0))
     try:
-        credential = from_environment() or from_prompt()
-    except CredentialError as error:
+        credential = credential_from_vault(key) if key else (from_environment() or from_prompt())
+    except (CredentialError, VaultError) as error:
         Console(stderr=True).print(f"[red]keyguard: {error}[/red]")
         raise typer.Exit(2) from None
-    case = out or Path(f"case-{datetime.now(UTC).strftime('%Y-%m-%dT%H%M%SZ')}")
     if case.exists() and any(case.iterdir()):
         Console(stderr=True).print(
             f"[red]keyguard: {case} is not empty; nothing is overwritten, choose another --out[/red]"

@@ -37,9 +37,10 @@ def verify_command(
         str | None, typer.Option("--label", help="Record the result for this inventory key (keyguard keys add).")
     ] = None,
     inventory: Annotated[Path | None, typer.Option("--inventory", help="Inventory file.")] = None,
+    key: Annotated[str | None, typer.Option("--key", help="Take the key from the vault under this label.")] = None,
 ) -> None:
-    """Verify the key in BINANCE_API_KEY with BINANCE_API_SECRET (or BINANCE_PRIVATE_KEY_FILE), or asked for
-    without echo. Secrets are never taken from the command line.
+    """Verify the key in BINANCE_API_KEY with BINANCE_API_SECRET (or BINANCE_PRIVATE_KEY_FILE), the vault
+    (--key LABEL), or asked for without echo. Secrets are never taken from the command line.
 
     Exit 0: live and ok or medium; 1: live with a high or critical verdict, or dead; 2: unknown or error.
 
@@ -50,9 +51,11 @@ def verify_command(
     from keyguard.posture.verify import verify
 
     console = Console()
+    from keyguard.vault.store import VaultError, credential_from_vault
+
     try:
-        credential = from_environment() or from_prompt()
-    except CredentialError as error:
+        credential = credential_from_vault(key) if key else (from_environment() or from_prompt())
+    except (CredentialError, VaultError) as error:
         Console(stderr=True).print(f"[red]keyguard: {error}[/red]")
         raise typer.Exit(2) from None
     store = None

@@ -170,3 +170,11 @@ def open_backend(name: str | None = None) -> Backend:
             raise VaultError("no usable OS keychain here; use KEYGUARD_VAULT_BACKEND=file")
         return FileBackend()
     raise VaultError(f"unknown vault backend {choice!r} (keyring or file)")
+
+
+def credential_from_vault(label: str) -> Credential:
+    """The credential stored under `label`; VaultError when there is none."""
+    entry = open_backend().load().get(label)
+    if entry is None:
+        raise VaultError(f"no {label} in the vault (keyguard vault add {label})")
+    return entry.credential
