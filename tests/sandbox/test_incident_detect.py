@@ -35,6 +35,7 @@ def test_wash_trade_theft_every_attack_trade_flagged(tmp_path):
     assert result.flagged_trade_ids() <= truth  # no ordinary trade flagged
     kgt = [f for f in result.flags if f.ref.get("symbol") == "KGTUSDT"]
     assert all("against the market price" in " ".join(f.reasons) for f in kgt)
+    assert all("KGT was never held in the daily snapshots before the window" in f.reasons for f in kgt)
     assert result.loss_by_symbol["KGTUSDT"] > 10_000
     assert resumed.calls == 0  # the rerun read every answer from the checkpoint
 

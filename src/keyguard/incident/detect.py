@@ -65,6 +65,14 @@ def detect(data: AuditData, window_start: int) -> Detection:
     result = Detection()
     every_trade = [t for trades in data.trades.values() for t in trades]
     bursts = _burst_times([t for t in every_trade if t["time"] >= window_start])
+    earlier = [s for s in data.snapshots if s.get("updateTime", 0) < window_start]
+    snapshots_before = bool(earlier)
+    held_before = {
+        b["asset"]
+        for s in earlier
+        for b in s.get("data", {}).get("balances", [])
+        if float(b.get("free", 0)) + float(b.get("locked", 0)) > 0
+    }
     for symbol, trades in sorted(data.trades.items()):
         klines = data.klines.get(symbol, [])
         opens = [k[0] for k in klines]
@@ -95,6 +103,8 @@ def detect(data: AuditData, window_start: int) -> Detection:
                     reasons.append(f"{qty / float(row[5]):.0%} of {symbol}'s volume in that hour")
                 if not before and data.start < window_start:  # only said when the audit looked before the window
                     reasons.append(f"{symbol} was never traded before the window")
+                elif snapshots_before and _base(symbol) not in held_before:
+                    reasons.append(f"{_base(symbol)} was never held in the daily snapshots before the window")
             if reasons:
                 result.flags.append(Flag("trade", {"symbol": symbol, "id": trade["id"]}, reasons, trade["time"], loss))
                 result.loss_by_symbol[symbol] = result.loss_by_symbol.get(symbol, 0.0) + loss
@@ -129,6 +139,13 @@ def detect(data: AuditData, window_start: int) -> Detection:
             )
     result.flags.sort(key=lambda f: f.time)
     return result
+
+
+def _base(symbol: str) -> str:
+    for quote in ("USDT", "FDUSD", "USDC", "BTC", "BNB", "ETH"):
+        if symbol.endswith(quote) and len(symbol) > len(quote):
+            return symbol[: -len(quote)]
+    return symbol
 
 
 def _withdraw_time(withdrawal: dict[str, Any]) -> int:
