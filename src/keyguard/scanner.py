@@ -49,6 +49,7 @@ class ScanOptions:
     jobs: int = 0  # 0: one per core
     stdin: BinaryIO | None = None
     verify: bool = False  # check found key+secret pairs live (scan --verify)
+    keep_values: bool = False  # leave the values on the findings, in memory, for migrate
     base_url: str | None = None  # where --verify sends them (default: Binance production)
 
 
@@ -316,7 +317,7 @@ def scan(options: ScanOptions, progress: Progress | None = None) -> ScanResult:
         from keyguard.scan_verify import verify_findings
 
         verified_pairs = verify_findings(tally.findings, options.base_url)
-    for finding in tally.findings:
+    for finding in tally.findings if not options.keep_values else ():
         finding.value = None
     stats = {
         "files_scanned": tally.files_scanned,
