@@ -135,3 +135,54 @@ def test_profile_rules(tmp_path):
     [violations] = check_keys(store.all(), profiles).values()
     assert violations[0] == "more than profile scalper allows: enableWithdrawals"
     assert "rotates every 30" in violations[1]
+
+
+def test_guided_rotation(sandbox, tmp_path):
+    import threading
+
+    env = {
+        **os.environ,
+        "KEYGUARD_VAULT_BACKEND": "file",
+        "KEYGUARD_VAULT_FILE": str(tmp_path / "vault.enc"),
+        "KEYGUARD_VAULT_PASSPHRASE": "pass",
+        "KEYGUARD_INVENTORY": str(tmp_path / "inventory.sqlite"),
+        "KEYGUARD_BINANCE_URL": sandbox.base_url,
+        "COLUMNS": "200",
+    }
+    old, new = sandbox.credentials["victim-bot"], sandbox.credentials["victim-ed25519"]
+    env.pop("BINANCE_API_KEY", None)
+    run = lambda *args, stdin=None, extra=None: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "keyguard", *args],
+        env={**env, **(extra or {})},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    run("vault", "add", "grid", stdin=f"{old['api_key']}\n{old['secret']}\n")
+    run(
+        "keys",
+        "add",
+        "--label",
+        "grid",
+        "--tool",
+        "grid-bot",
+        "--profile",
+        "spot-trading",
+        "--ips",
+        "127.0.0.1",
+        extra={"BINANCE_API_KEY": old["api_key"], "BINANCE_API_SECRET": old["secret"]},
+    )
+    pasted = f"{new['api_key']}\n{new['private_key_pem']}\n"
+    refused = run("rotate", "grid", "--wait-dead", "5", stdin=pasted)  # it can trade futures: beyond the profile
+    assert refused.returncode == 2 and "enableFutures" in refused.stdout
+    sandbox.admin("keys/victim-ed25519", {"permissions": ["spot"], "ip_whitelist": ["127.0.0.1"]})
+    threading.Timer(2, lambda: sandbox.admin("keys/victim-bot/delete")).start()
+    done = run("rotate", "grid", "--wait-dead", "30", stdin=pasted)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Self-generated" in done.stdout and "127.0.0.1" in done.stdout and "rotation of grid complete" in done.stdout
+    listing = run("vault", "list").stdout
+    assert "grid.old" not in listing and "ed25519" in listing
+    assert Inventory(tmp_path / "inventory.sqlite").get("grid").key_type == "ed25519"
+    for text in (done.stdout, done.stderr, listing):
+        assert old["secret"] not in text and new["private_key_pem"][40:80] not in text

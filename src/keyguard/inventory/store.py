@@ -96,6 +96,15 @@ class Inventory:
                 ),
             )
 
+    def replace_key(self, label: str, fingerprint: str, redacted: str, key_type: str) -> None:
+        """The tool behind `label` now uses another key (after a rotation)."""
+        with self._db:
+            self._db.execute(
+                "UPDATE keys SET fingerprint = ?, redacted = ?, key_type = ?, last_verified = NULL, "
+                "last_status = NULL, last_severity = NULL, last_result = NULL WHERE label = ?",
+                (fingerprint, redacted, key_type, label),
+            )
+
     def retire(self, label: str) -> bool:
         with self._db:
             return self._db.execute("UPDATE keys SET retired = 1 WHERE label = ?", (label,)).rowcount == 1
