@@ -156,3 +156,41 @@ def test_logging_filter_redacts_a_bots_own_logs(canaries):
     logger.info("secret=%s", other.secret)
     assert canaries.key not in stream.getvalue() and other.secret not in stream.getvalue()
     assert redact_text("nothing secret here") == "nothing secret here"
+
+
+def test_keyring_backend_with_a_keychain(canaries, monkeypatch):
+    """The OS-keychain backend against a real `keyring` backend class (in memory, as a keychain would be)."""
+    import keyring
+    from keyring.backend import KeyringBackend as Base
+
+    class MemoryKeychain(Base):
+        priority = 10
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.items: dict[tuple[str, str], str] = {}
+
+        def get_password(self, service, username):
+            return self.items.get((service, username))
+
+        def set_password(self, service, username, password):
+            self.items[(service, username)] = password
+
+        def delete_password(self, service, username):
+            self.items.pop((service, username))
+
+    keychain = MemoryKeychain()
+    previous = keyring.get_keyring()
+    keyring.set_keyring(keychain)
+    try:
+        monkeypatch.setenv("KEYGUARD_VAULT_BACKEND", "auto")
+        from keyguard.vault.store import KeyringBackend, open_backend
+
+        backend = open_backend()
+        assert isinstance(backend, KeyringBackend)
+        backend.save({"a": new_entry("a", canaries.key, canaries.secret), "b": new_entry("b", "k" * 64, "s" * 64)})
+        backend.save({"a": backend.load()["a"]})
+        assert list(backend.load()) == ["a"] and backend.load()["a"].secret == canaries.secret
+        assert ("keyguard", "b") not in keychain.items
+    finally:
+        keyring.set_keyring(previous)
