@@ -103,7 +103,7 @@ def _svg_lines(series: dict[str, list[tuple[float, float]]], width: int = 720, h
     x0, x1, y0, y1 = min(xs), max(xs) or 1, min(ys), max(ys)
     sx = (width - 60) / ((x1 - x0) or 1)
     sy = (height - 40) / ((y1 - y0) or 1)
-    colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
+    colours = ["#1f77b4", "#d62728", "#9e9e9e", "#9467bd", "#ff7f0e"]
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
         f'<text x="4" y="14" font-size="11">{y1:,.6g}</text>',
@@ -155,17 +155,23 @@ def report_html(facts: CaseFacts) -> str:
     for snapshot in facts.data.snapshots:
         for row in snapshot.get("data", {}).get("balances", []):
             balances[row["asset"]].append((snapshot["updateTime"], float(row["free"]) + float(row.get("locked", 0))))
-    top = dict(sorted(balances.items(), key=lambda kv: -max(v for _, v in kv[1]))[:4])
+    top = dict(sorted(balances.items(), key=lambda kv: -max(v for _, v in kv[1]))[:6])
+    balance_charts = "".join(  # one small chart per asset: their scales differ by orders of magnitude
+        f"<h3>{html.escape(asset)}</h3>" + _svg_lines({asset: values}, height=130) for asset, values in top.items()
+    )
     flagged_symbols = sorted({f.ref["symbol"] for f in facts.detection.flags if f.kind == "trade"})
     charts = []
     for symbol in flagged_symbols:
         market = [(k[0], float(k[4])) for k in facts.data.klines.get(symbol, []) if k[0] >= facts.data.start]
-        trades = [
-            (t["time"], float(t["price"])) for t in facts.data.trades.get(symbol, []) if t["time"] >= facts.data.start
-        ]
+        flagged = facts.detection.flagged_trade_ids()
+        window = [t for t in facts.data.trades.get(symbol, []) if t["time"] >= facts.data.start]
+        series = {
+            "market (hourly close)": market,
+            "flagged (trades)": [(t["time"], float(t["price"])) for t in window if (symbol, t["id"]) in flagged],
+            "other (trades)": [(t["time"], float(t["price"])) for t in window if (symbol, t["id"]) not in flagged],
+        }
         charts.append(
-            f"<h3>{html.escape(symbol)}: the account's trades against the market price</h3>"
-            + _svg_lines({"market (hourly close)": market, "account (trades)": trades})
+            f"<h3>{html.escape(symbol)}: the account's trades against the market price</h3>" + _svg_lines(series)
         )
     rows = "".join(
         f"<tr><td>{html.escape(e['time_utc'])}</td><td>{html.escape(e['event'])}</td>"
@@ -181,7 +187,7 @@ td{{border-bottom:1px solid #ddd;padding:4px;font-size:13px;vertical-align:top}}
 <h1>Incident report</h1>
 <p>Key {html.escape(facts.key)} (fingerprint {facts.fingerprint[:16]}…), window {iso(facts.data.start)} to
 {iso(facts.data.end)} UTC. {len(facts.detection.flags)} flags; estimated trading loss {loss:,.2f} USDT.</p>
-<h2>Balances over the last 30 days</h2>{_svg_lines(top)}
+<h2>Balances over the last 30 days</h2>{balance_charts or "<p>No snapshots.</p>"}
 <h2>Flagged symbols</h2>{"".join(charts) or "<p>None.</p>"}
 <h2>Timeline (UTC)</h2>{_svg_timeline(facts.timeline)}<table>{rows}</table>
 </body></html>
