@@ -146,3 +146,16 @@ def test_all_keys_responds_for_every_inventory_key_from_the_vault(sandbox, tmp_p
     )
     assert "== grid (grid) ==" in done.stdout and "== reader (reader) ==" in done.stdout, done.stdout + done.stderr
     assert verify_case(tmp_path / "case" / "grid").intact and verify_case(tmp_path / "case" / "reader").intact
+
+
+def test_drill_audits_with_another_key_when_the_leaked_one_is_the_reader(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "keyguard", "drill", "leaked-readonly", "--out", str(tmp_path / "drill")],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", "HOME": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    audit = next(line for line in done.stdout.splitlines() if "audit:" in line)
+    assert "0 trades" not in audit and "0 errors" in audit

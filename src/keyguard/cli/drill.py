@@ -42,7 +42,11 @@ def drill_command(
     creds = {c["label"]: c for c in built.credentials}
     attack = built.truth.get("attack") or {}
     leaked = creds.get(attack.get("key") or "") or next(c for c in built.credentials if c["role"] == "victim")
-    reader = next((c for c in built.credentials if c["role"] == "victim" and c["permissions"] == ["reading"]), None)
+    # the person's own key for the audit once the leaked one is deleted: read-only if there is one
+    others = [
+        c for c in built.credentials if c["role"] == "victim" and c is not leaked and "reading" in c["permissions"]
+    ]
+    reader = min(others, key=lambda c: len(c["permissions"]), default=None)
     case = out or Path(f"drill-{built.truth['scenario']}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}")
     if case.exists() and any(case.iterdir()):
         console.print(f"[red]keyguard: {case} is not empty; choose another --out[/red]")
