@@ -85,6 +85,21 @@ def canaries() -> Canaries:
     return make_canaries()
 
 
+def isolated_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """Environment for a keyguard child process with its own vault and inventory, and no inherited key."""
+    env = {
+        **os.environ,
+        "KEYGUARD_VAULT_BACKEND": "file",
+        "KEYGUARD_VAULT_FILE": str(tmp_path / "vault.enc"),
+        "KEYGUARD_VAULT_PASSPHRASE": "pass",
+        "KEYGUARD_INVENTORY": str(tmp_path / "inventory.sqlite"),
+        "COLUMNS": "200",
+    }
+    for name in ("BINANCE_API_KEY", "BINANCE_API_SECRET", "BINANCE_PRIVATE_KEY_FILE", "KEYGUARD_BINANCE_URL"):
+        env.pop(name, None)
+    return {**env, **extra}
+
+
 def run_keyguard(*args: str, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
     """The real CLI in a child process, as a user runs it."""
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}

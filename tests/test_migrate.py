@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
-from conftest import git, make_canaries
+from conftest import git, isolated_env, make_canaries
 from keyguard.vault.store import FileBackend
 
 
@@ -24,12 +23,7 @@ def _keyguard(env, cwd, *args) -> subprocess.CompletedProcess[str]:
 
 def test_migrate_dry_run_then_apply(tmp_path, canaries, monkeypatch):
     monkeypatch.setenv("KEYGUARD_VAULT_PASSPHRASE", "pass")
-    env = {
-        **os.environ,
-        "KEYGUARD_VAULT_BACKEND": "file",
-        "KEYGUARD_VAULT_FILE": str(tmp_path / "vault.enc"),
-        "KEYGUARD_VAULT_PASSPHRASE": "pass",
-    }
+    env = isolated_env(tmp_path)
     bot = tmp_path / "grid"
     bot.mkdir()
     git("init", "-q", cwd=bot)

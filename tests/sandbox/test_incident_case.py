@@ -83,18 +83,9 @@ def test_permission_changes_since_the_inventory_last_verified(sandbox, tmp_path,
 
 
 def test_all_keys_responds_for_every_inventory_key_from_the_vault(sandbox, tmp_path):
-    import os
+    from conftest import isolated_env
 
-    env = {
-        **os.environ,
-        "KEYGUARD_VAULT_BACKEND": "file",
-        "KEYGUARD_VAULT_FILE": str(tmp_path / "vault.enc"),
-        "KEYGUARD_VAULT_PASSPHRASE": "pass",
-        "KEYGUARD_INVENTORY": str(tmp_path / "inv.sqlite"),
-        "KEYGUARD_BINANCE_URL": sandbox.base_url,
-        "COLUMNS": "200",
-    }
-    env.pop("BINANCE_API_KEY", None)
+    env = isolated_env(tmp_path, KEYGUARD_BINANCE_URL=sandbox.base_url)
     for label, key in (("grid", "victim-bot"), ("reader", "victim-rsa")):
         entry = sandbox.credentials[key]
         secret = entry.get("secret") or entry["private_key_pem"]

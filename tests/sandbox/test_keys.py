@@ -7,19 +7,14 @@ import sqlite3
 import subprocess
 import sys
 
+from conftest import isolated_env
 from keyguard.inventory.store import Inventory
 from keyguard.posture.check import check_keys
 from keyguard.posture.profiles import load_profiles
 
 
 def _keyguard(sandbox, tmp_path, label: str | None, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "KEYGUARD_INVENTORY": str(tmp_path / "inventory.sqlite"),
-        "KEYGUARD_BINANCE_URL": sandbox.base_url,
-        "COLUMNS": "200",
-    }
-    env.pop("BINANCE_API_KEY", None)
+    env = isolated_env(tmp_path, KEYGUARD_BINANCE_URL=sandbox.base_url)
     if label:
         entry = sandbox.credentials[label]
         env["BINANCE_API_KEY"] = entry["api_key"]
@@ -140,17 +135,8 @@ def test_profile_rules(tmp_path):
 def test_guided_rotation(sandbox, tmp_path):
     import threading
 
-    env = {
-        **os.environ,
-        "KEYGUARD_VAULT_BACKEND": "file",
-        "KEYGUARD_VAULT_FILE": str(tmp_path / "vault.enc"),
-        "KEYGUARD_VAULT_PASSPHRASE": "pass",
-        "KEYGUARD_INVENTORY": str(tmp_path / "inventory.sqlite"),
-        "KEYGUARD_BINANCE_URL": sandbox.base_url,
-        "COLUMNS": "200",
-    }
+    env = isolated_env(tmp_path, KEYGUARD_BINANCE_URL=sandbox.base_url)
     old, new = sandbox.credentials["victim-bot"], sandbox.credentials["victim-ed25519"]
-    env.pop("BINANCE_API_KEY", None)
     run = lambda *args, stdin=None, extra=None: subprocess.run(  # noqa: E731
         [sys.executable, "-m", "keyguard", *args],
         env={**env, **(extra or {})},
