@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
 from keyguard.exchange.client import BinanceClient
 from keyguard.exchange.credentials import Credential
 from keyguard.incident.audit import DAY_MS, Auditor, Checkpoint
@@ -10,8 +14,8 @@ from keyguard.sandbox.scenario import build_scenario
 from keyguard.sandbox.server import SandboxServer
 
 
-def _audit(name: str, tmp_path, days: int = 7, label: str = "victim-rsa"):
-    built = build_scenario(name)
+def _audit(name: str, tmp_path, days: int = 7, label: str = "victim-rsa", now_ms: int | None = None):
+    built = build_scenario(name, now_ms=now_ms)
     with SandboxServer(built.exchange).running() as server:
         entry = next(c for c in built.credentials if c["label"] == label)
         client = BinanceClient(
@@ -26,8 +30,13 @@ def _audit(name: str, tmp_path, days: int = 7, label: str = "victim-rsa"):
     return built, data, resumed, start
 
 
-def test_wash_trade_theft_every_attack_trade_flagged(tmp_path):
-    built, data, resumed, start = _audit("wash-trade-theft", tmp_path)
+@pytest.mark.parametrize("minutes_before_the_hour", [2, 30])  # the attack crossing an hour boundary, or not
+def test_wash_trade_theft_every_attack_trade_flagged(tmp_path, minutes_before_the_hour):
+    hour = 3_600_000
+    now = int(time.time() * 1000)
+    built, data, resumed, start = _audit(
+        "wash-trade-theft", tmp_path, now_ms=now - now % hour - minutes_before_the_hour * 60_000
+    )
     assert data.errors == [] and "KGTUSDT" in data.trades
     result = detect(data, start)
     truth = {(t["symbol"], t["id"]) for t in built.truth["trade_ids"]}

@@ -39,13 +39,14 @@ class Detection:
         return {f.ref["id"] for f in self.flags if f.kind == "withdrawal"}
 
 
-def _reference(klines: list[list[Any]], opens: list[int], time: int) -> float | None:
-    """Median close of the hourly klines near the trade, leaving out the trade's own hour: within 6 hours,
-    else 2 days, else a week (illiquid coins trade rarely)."""
+def _reference(klines: list[list[Any]], opens: list[int], time: int, skip: set[int]) -> float | None:
+    """Median close of the hourly klines near the trade, leaving out every hour in which the account itself
+    traded the symbol (on an illiquid coin those hours are the attack's own prices): within 6 hours, else
+    2 days, else a week (illiquid coins trade rarely)."""
     own = time - time % HOUR_MS
     for hours in (6, 48, 168):
         lo, hi = bisect.bisect_left(opens, own - hours * HOUR_MS), bisect.bisect_right(opens, own + hours * HOUR_MS)
-        closes = [float(k[4]) for k in klines[lo:hi] if k[0] != own]
+        closes = [float(k[4]) for k in klines[lo:hi] if k[0] not in skip]
         if closes:
             return statistics.median(closes)
     return None
@@ -79,10 +80,12 @@ def detect(data: AuditData, window_start: int) -> Detection:
         before = [t for t in trades if t["time"] < window_start]
         quote_is_usd = symbol.endswith(("USDT", "FDUSD", "USDC"))
         bought_high = False
-        for trade in (t for t in trades if t["time"] >= window_start):
+        in_window = [t for t in trades if t["time"] >= window_start]
+        own_hours = {t["time"] - t["time"] % HOUR_MS for t in in_window}
+        for trade in in_window:
             reasons = []
             price, qty = float(trade["price"]), float(trade["qty"])
-            reference = _reference(klines, opens, trade["time"])
+            reference = _reference(klines, opens, trade["time"], own_hours)
             loss = 0.0
             if reference:
                 deviation = price / reference - 1
