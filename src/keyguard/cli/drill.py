@@ -27,18 +27,14 @@ def drill_command(
     """
     import requests
 
+    from keyguard.cli.sandbox import build_or_exit
     from keyguard.exchange.client import BinanceClient
     from keyguard.exchange.credentials import Credential
     from keyguard.incident.runbook import run_incident
-    from keyguard.sandbox.scenario import ScenarioError, build_scenario
     from keyguard.sandbox.server import SandboxServer
 
     console = Console()
-    try:
-        built = build_scenario(scenario, seed=seed)
-    except ScenarioError as error:
-        console.print(f"[red]keyguard: {error}[/red]")
-        raise typer.Exit(2) from None
+    built = build_or_exit(scenario, seed, console)
     creds = {c["label"]: c for c in built.credentials}
     attack = built.truth.get("attack") or {}
     leaked = creds.get(attack.get("key") or "") or next(c for c in built.credentials if c["role"] == "victim")

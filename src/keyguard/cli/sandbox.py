@@ -14,6 +14,17 @@ from keyguard.sandbox import BUILT_IN_SCENARIOS as BUILT_IN
 app = typer.Typer(help="A Binance-compatible exchange on loopback, with scenarios and attacks.", no_args_is_help=True)
 
 
+def build_or_exit(scenario: str, seed: int | None, console: Console):
+    """The built scenario, or a clear message (naming line and field) and exit 2."""
+    from keyguard.sandbox.scenario import ScenarioError, build_scenario
+
+    try:
+        return build_scenario(scenario, seed=seed)
+    except ScenarioError as error:
+        console.print(f"[red]keyguard: {error}[/red]")
+        raise typer.Exit(2) from None
+
+
 def _write_json(path: Path, data: object) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
@@ -39,15 +50,10 @@ def serve(
     Example: keyguard sandbox serve --port 8790 --scenario wash-trade-theft --write-credentials creds.json
     --write-truth truth.json
     """
-    from keyguard.sandbox.scenario import ScenarioError, build_scenario
     from keyguard.sandbox.server import SandboxServer
 
     console = Console()
-    try:
-        built = build_scenario(scenario, seed=seed)
-    except ScenarioError as error:
-        console.print(f"[red]keyguard: {error}[/red]")
-        raise typer.Exit(2) from None
+    built = build_or_exit(scenario, seed, console)
     try:
         server = SandboxServer(built.exchange, host, port)
     except OSError as error:
