@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import sys
+from typing import Annotated
+
 import typer
 
+from keyguard import __version__
 from keyguard.cli import drill, evidence, hook, incident, keys, sandbox, scan, vault, verify
 
 app = typer.Typer(
@@ -13,6 +18,26 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+# what an unexpected error's text may carry: a key- or secret-shaped token, or a PEM body
+_SECRET_SHAPED = re.compile(r"[A-Za-z0-9+/=_-]{40,}|-----BEGIN [A-Z ]+-----.*?-----END [A-Z ]+-----", re.DOTALL)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"keyguard {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _top(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Protect Binance API keys: find leaked keys, verify them, respond to a leak, keep keys safe."""
+
+
 app.command(name="scan")(scan.scan_command)
 app.command(name="verify")(verify.verify_command)
 app.command(name="incident")(incident.incident_command)
@@ -28,5 +53,19 @@ app.add_typer(hook.app, name="hook")
 app.add_typer(sandbox.app, name="sandbox")
 
 
+def unexpected_error_line(error: BaseException) -> str:
+    """One line for a bug: what failed, never a traceback, and nothing secret-shaped from the error's text."""
+    text = " ".join(str(error).split())[:300]
+    text = _SECRET_SHAPED.sub("<redacted>", text)
+    return f"keyguard: unexpected error ({type(error).__name__}: {text}) — this is a bug; please report it"
+
+
 def main() -> None:
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:
+        print("keyguard: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as error:  # any exception here is a bug: one clear line and exit 2, never a traceback
+        print(unexpected_error_line(error), file=sys.stderr)
+        sys.exit(2)

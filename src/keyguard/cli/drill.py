@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
+from urllib.request import Request, urlopen
 
 import typer
 from rich.console import Console
@@ -25,8 +26,6 @@ def drill_command(
 
     Example: keyguard drill wash-trade-theft
     """
-    import requests
-
     from keyguard.cli.sandbox import build_or_exit
     from keyguard.exchange.client import BinanceClient
     from keyguard.exchange.credentials import Credential
@@ -57,7 +56,9 @@ def drill_command(
 
         def delete_in_sandbox(steps: list[str]) -> None:
             console.print("  (drill) doing what the person does in API Management: deleting the key")
-            requests.post(f"{server.base_url}/_sandbox/keys/{leaked['label']}/delete", timeout=10).raise_for_status()
+            delete = Request(f"{server.base_url}/_sandbox/keys/{leaked['label']}/delete", method="POST")
+            with urlopen(delete, timeout=10):
+                pass
 
         result = run_incident(
             BinanceClient(credential(leaked), server.base_url),

@@ -1,0 +1,36 @@
+"""An unexpected exception in any command is one clear line and exit 2: never a traceback, never exit 1."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+CANARY = "Zq8" + "x7Kp2Lm9Nb4Vc6Xz1Aa3Ss5Dd7Ff9Gg2Hh4Jj6Kk8Ll1Qq3Ww5Ee7Rr9Tt2Yy4Uu6"
+
+BOOM = f"""
+import sys
+from keyguard import cli
+
+@cli.app.command("boom")
+def boom() -> None:
+    raise RuntimeError("failed while holding {CANARY}")
+
+sys.argv = ["keyguard", "boom"]
+cli.main()
+"""
+
+
+def test_a_bug_is_one_line_and_exit_2_without_the_secret() -> None:
+    done = subprocess.run([sys.executable, "-c", BOOM], capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "RuntimeError" in done.stderr and "bug" in done.stderr
+    assert CANARY not in done.stderr + done.stdout
+
+
+def test_version() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "keyguard", "--version"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0 and done.stdout.startswith("keyguard ")
