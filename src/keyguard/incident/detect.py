@@ -25,6 +25,8 @@ class Flag:
     reasons: list[str]
     time: int
     loss_usdt: float = 0.0
+    market_price: float | None = None  # the reference the trade was compared with (quote units per base)
+    deviation: float | None = None  # price / market_price - 1
 
 
 @dataclass
@@ -87,6 +89,7 @@ def detect(data: AuditData, window_start: int) -> Detection:
             price, qty = float(trade["price"]), float(trade["qty"])
             reference = _reference(klines, opens, trade["time"], own_hours)
             loss = 0.0
+            deviation = None
             if reference:
                 deviation = price / reference - 1
                 side = "bought" if trade["isBuyer"] else "sold"
@@ -109,7 +112,17 @@ def detect(data: AuditData, window_start: int) -> Detection:
                 elif snapshots_before and _base(symbol) not in held_before:
                     reasons.append(f"{_base(symbol)} was never held in the daily snapshots before the window")
             if reasons:
-                result.flags.append(Flag("trade", {"symbol": symbol, "id": trade["id"]}, reasons, trade["time"], loss))
+                result.flags.append(
+                    Flag(
+                        "trade",
+                        {"symbol": symbol, "id": trade["id"]},
+                        reasons,
+                        trade["time"],
+                        loss,
+                        reference,
+                        deviation,
+                    )
+                )
                 result.loss_by_symbol[symbol] = result.loss_by_symbol.get(symbol, 0.0) + loss
     known = {w["address"] for w in data.withdrawals if _withdraw_time(w) < window_start}
     known |= {d["address"] for d in data.deposits if d.get("insertTime", 0) < window_start}
