@@ -19,6 +19,12 @@ TRADING_FIELDS = (
     "enableFixApiTrade",
 )
 MOVING_FIELDS = ("enableWithdrawals", "permitsUniversalTransfer")
+# -2015 is also the answer when this machine's IP is not on the key's whitelist: never claim "deleted"
+REJECTED_REASON = "Binance rejects this key from this machine; confirm in API Management that it is gone"
+REJECTION_MEANINGS = {
+    -2014: "Binance answered -2014: it does not accept the key's format",
+    -2015: "Binance answered -2015: the key was deleted, or this machine's IP is not on its whitelist",
+}
 
 
 @dataclass
@@ -81,16 +87,13 @@ def verify(client: BinanceClient, rotation_days: int = DEFAULT_ROTATION_DAYS) ->
     try:
         restrictions = client.api_restrictions()
     except ExchangeError as error:
-        if error.code == -1022:
+        if error.kind == "rejected":
+            result.status, result.severity = "dead", "info"
+            result.reasons = [REJECTED_REASON, REJECTION_MEANINGS[error.code]]
+        elif error.code == -1022:
             result.reasons = [
                 "Binance rejects the signature (-1022): the secret does not belong to this key, so "
                 "whether the key is live cannot be told"
-            ]
-        elif error.kind == "rejected":
-            result.status, result.severity = "dead", "info"
-            result.reasons = [
-                f"Binance rejects the key ({error.code}): deleted, or this machine's IP is not on its "
-                "whitelist, or it lacks the reading permission"
             ]
         else:
             result.reasons = [f"could not verify: {error}"]
