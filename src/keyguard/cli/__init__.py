@@ -20,7 +20,7 @@ app = typer.Typer(
 )
 
 # what an unexpected error's text may carry: a key- or secret-shaped token, or a PEM body
-_SECRET_SHAPED = re.compile(r"[A-Za-z0-9+/=_-]{40,}|-----BEGIN [A-Z ]+-----.*?-----END [A-Z ]+-----", re.DOTALL)
+_SECRET_SHAPED = re.compile(r"[A-Za-z0-9]{32,}|-----BEGIN [A-Z ]+-----.*?-----END [A-Z ]+-----", re.DOTALL)
 
 
 def _show_version(value: bool) -> None:
