@@ -166,8 +166,13 @@ def test_timeout_fault_makes_requests_hang(sandbox):
 def test_account_snapshots_spot_and_futures(sandbox):
     entry = sandbox.credentials["victim-bot"]
     spot = call(sandbox, "/sapi/v1/accountSnapshot", entry, signed_query(sandbox, entry, {"type": "SPOT", "limit": 30}))
+    assert len(spot.json()["snapshotVos"]) == 7  # without dates only the last 7 days, whatever the limit
+    assert spot.headers["X-SAPI-USED-IP-WEIGHT-1M"] == "2400"
+    now = sandbox.exchange.clock.now_ms()
+    month = {"type": "SPOT", "limit": 30, "startTime": now - 29 * 86_400_000, "endTime": now}
+    spot = call(sandbox, "/sapi/v1/accountSnapshot", entry, signed_query(sandbox, entry, month))
     days = spot.json()["snapshotVos"]
-    assert len(days) == 30 and spot.headers["X-SAPI-USED-IP-WEIGHT-1M"] == "2400"
+    assert len(days) == 29
     assert [d["updateTime"] for d in days] == sorted(d["updateTime"] for d in days)
     futures = call(sandbox, "/sapi/v1/accountSnapshot", entry, signed_query(sandbox, entry, {"type": "FUTURES"}))
     assert futures.json()["snapshotVos"][-1]["data"]["assets"] == [

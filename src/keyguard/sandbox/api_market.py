@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from keyguard.sandbox import errors
+from keyguard.sandbox import errors, rules
 from keyguard.sandbox.exchange import SandboxExchange
 from keyguard.sandbox.gateway import NONE, Call, Endpoint
 from keyguard.sandbox.ledger import INTERVALS_MS, Symbol, fmt
@@ -101,7 +101,7 @@ def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
         interval = call.required("interval")
         if interval not in INTERVALS_MS:
             raise errors.BinanceError(-1120, "Invalid interval.", 400)
-        limit = min(max(call.integer("limit", 500) or 500, 1), 1000)
+        limit = rules.bounded(call, "limit", 500, 1, 1000)  # "Default: 500; Maximum: 1000."
         return ledger.klines(
             symbol.name, INTERVALS_MS[interval], call.integer("startTime"), call.integer("endTime"), limit
         )

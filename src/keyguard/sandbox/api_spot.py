@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from keyguard.sandbox import errors
+from keyguard.sandbox import errors, rules
 from keyguard.sandbox.exchange import SandboxExchange
 from keyguard.sandbox.gateway import SIGNED, Call, Endpoint
 from keyguard.sandbox.ledger import fmt
@@ -10,9 +10,20 @@ from keyguard.sandbox.ledger import fmt
 DAY_MS = 86_400_000
 READ = "enableReading"
 TRADE = "enableSpotAndMarginTrading"
+# myTrades: "These are the supported combinations of all parameters" (rest-api.md); others give -1128.
+MY_TRADES_COMBINATIONS = {
+    frozenset(),
+    frozenset({"orderId"}),
+    frozenset({"startTime"}),
+    frozenset({"endTime"}),
+    frozenset({"fromId"}),
+    frozenset({"startTime", "endTime"}),
+    frozenset({"orderId", "fromId"}),
+}
 
 
 def _window(call: Call, max_ms: int, hours: int) -> tuple[int | None, int | None]:
+    """ "The time between startTime and endTime can't be longer than 24 hours": equal to 24 h is allowed."""
     start, end = call.integer("startTime"), call.integer("endTime")
     if start is not None and end is not None and end - start > max_ms:
         raise errors.too_many_hours(hours)
@@ -20,10 +31,8 @@ def _window(call: Call, max_ms: int, hours: int) -> tuple[int | None, int | None
 
 
 def _limit(call: Call) -> int:
-    limit = call.integer("limit", 500) or 500
-    if limit < 1 or limit > 1000:
-        raise errors.BinanceError(-1100, "Illegal characters found in parameter 'limit'; legal range is '1-1000'.")
-    return limit
+    """ "Default: 500; Maximum: 1000." """
+    return rules.bounded(call, "limit", 500, 1, 1000)
 
 
 def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
@@ -70,10 +79,11 @@ def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
     def my_trades(call: Call) -> list:
         assert call.key
         symbol = symbol_of(call)
+        sent = frozenset(n for n in ("orderId", "startTime", "endTime", "fromId") if call.get(n) is not None)
+        if sent not in MY_TRADES_COMBINATIONS:
+            raise rules.bad_combination()
         start, end = _window(call, DAY_MS, 24)
         order_id, from_id, limit = call.integer("orderId"), call.integer("fromId"), _limit(call)
-        if from_id is not None and (start is not None or end is not None):
-            raise errors.BinanceError(-1128, "Combination of optional parameters invalid.")
         if start is not None and end is None:
             end = start + DAY_MS
         elif end is not None and start is None:

@@ -6,37 +6,75 @@ import itertools
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from keyguard.sandbox import errors
+from keyguard.sandbox import errors, rules
 from keyguard.sandbox.exchange import SandboxExchange
 from keyguard.sandbox.gateway import SIGNED, Call, Endpoint
 from keyguard.sandbox.ledger import WalletRecord, fmt
 
-DAY_MS = 86_400_000
+DAY_MS = rules.DAY_MS
 READ = "enableReading"
-TRANSFER_TYPES = {
-    "MAIN_UMFUTURE",
-    "UMFUTURE_MAIN",
-    "MAIN_FUNDING",
-    "FUNDING_MAIN",
-    "MAIN_MARGIN",
-    "MARGIN_MAIN",
-    "MAIN_CMFUTURE",
-    "CMFUTURE_MAIN",
-    "MAIN_OPTION",
-    "OPTION_MAIN",
-    "MAIN_PORTFOLIO_MARGIN",
-    "PORTFOLIO_MARGIN_MAIN",
-    "FUNDING_UMFUTURE",
-    "UMFUTURE_FUNDING",
-    "MARGIN_UMFUTURE",
-    "UMFUTURE_MARGIN",
-}
+# GET /sapi/v1/asset/transfer `type`: the swagger enum (spot_api.yaml v1.22.0) united with the SDK's newer
+# UserUniversalTransferTypeEnum (binance-connector-python wallet models/enums.py).
+TRANSFER_TYPES = frozenset(
+    [
+        "MAIN_C2C",
+        "MAIN_UMFUTURE",
+        "MAIN_CMFUTURE",
+        "MAIN_MARGIN",
+        "MAIN_MINING",
+        "C2C_MAIN",
+        "C2C_UMFUTURE",
+        "C2C_MINING",
+        "C2C_MARGIN",
+        "UMFUTURE_MAIN",
+        "UMFUTURE_C2C",
+        "UMFUTURE_MARGIN",
+        "CMFUTURE_MAIN",
+        "CMFUTURE_MARGIN",
+        "MARGIN_MAIN",
+        "MARGIN_UMFUTURE",
+        "MARGIN_CMFUTURE",
+        "MARGIN_MINING",
+        "MARGIN_C2C",
+        "MINING_MAIN",
+        "MINING_UMFUTURE",
+        "MINING_C2C",
+        "MINING_MARGIN",
+        "MAIN_PAY",
+        "PAY_MAIN",
+        "ISOLATEDMARGIN_MARGIN",
+        "MARGIN_ISOLATEDMARGIN",
+        "ISOLATEDMARGIN_ISOLATEDMARGIN",
+        "MAIN_FUNDING",
+        "FUNDING_MAIN",
+        "FUNDING_UMFUTURE",
+        "UMFUTURE_FUNDING",
+        "MARGIN_FUNDING",
+        "FUNDING_MARGIN",
+        "FUNDING_CMFUTURE",
+        "CMFUTURE_FUNDING",
+        "MAIN_OPTION",
+        "OPTION_MAIN",
+        "UMFUTURE_OPTION",
+        "OPTION_UMFUTURE",
+        "MARGIN_OPTION",
+        "OPTION_MARGIN",
+        "FUNDING_OPTION",
+        "OPTION_FUNDING",
+        "MAIN_PORTFOLIO_MARGIN",
+        "PORTFOLIO_MARGIN_MAIN",
+    ]
+)
+FROM_SYMBOL_TYPES = {"ISOLATEDMARGIN_MARGIN", "ISOLATEDMARGIN_ISOLATEDMARGIN"}
+TO_SYMBOL_TYPES = {"MARGIN_ISOLATEDMARGIN", "ISOLATEDMARGIN_ISOLATEDMARGIN"}
+MAX_ID_LIST = 45
 
 
-def _page(rows: list, call: Call, default_size: int = 10, max_size: int = 100) -> dict:
-    current = max(call.integer("current", 1) or 1, 1)
-    size = min(max(call.integer("size", default_size) or default_size, 1), max_size)
-    return {"rows": rows[(current - 1) * size : current * size], "total": len(rows)}
+def _page(rows: list, call: Call) -> dict:
+    """Simple Earn and asset/transfer paging: `current` from 1 (default 1), `size` default 10, max 100."""
+    current = rules.bounded(call, "current", 1, 1, 2**31 - 1)
+    size = rules.bounded(call, "size", 10, 1, 100)
+    return {"rows": rules.page(rows, current, size), "total": len(rows)}
 
 
 def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
@@ -47,14 +85,7 @@ def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
         assert call.key
         return exchange.account_of(call.key)
 
-    def records(call: Call, kind: str, default_days: int, max_days: int) -> list[WalletRecord]:
-        start, end = call.integer("startTime"), call.integer("endTime")
-        if start is not None and end is not None and end - start >= max_days * DAY_MS:
-            raise errors.BinanceError(-1127, f"More than {max_days * 24} hours between startTime and endTime.")
-        if start is None and end is None:
-            start, end = call.now - default_days * DAY_MS, call.now
-        start = start if start is not None else (end or call.now) - max_days * DAY_MS
-        end = end if end is not None else call.now
+    def records(call: Call, kind: str, start: int, end: int) -> list[WalletRecord]:
         coin = call.get("coin")
         assert call.key
         return [
@@ -66,15 +97,33 @@ def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
             and (coin is None or r.asset == coin)
         ]
 
+    def capital_window(call: Call, days: int) -> tuple[int, int]:
+        """Deposit/withdraw history: default the last 90 days; startTime-endTime "must be less than 90 days"."""
+        return rules.window(call, default_ms=days * DAY_MS, max_ms=days * DAY_MS)
+
     def offset_limit(rows: list, call: Call) -> list:
-        offset = call.integer("offset", 0) or 0
-        limit = min(call.integer("limit", 1000) or 1000, 1000)
+        """At most `limit` rows (default 1000, max 1000) from `offset` (default 0): page until fewer come back."""
+        offset = rules.bounded(call, "offset", 0, 0, 2**31 - 1)
+        limit = rules.bounded(call, "limit", 1000, 1, 1000)
         return rows[offset : offset + limit]
 
     def withdraw_history(call: Call) -> list:
-        rows = records(call, "withdrawal", 90, 90)
+        # "If withdrawOrderId is sent, time between startTime and endTime must be less than 7 days" (and 7 by default).
+        order_id = call.get("withdrawOrderId")
+        rows = records(call, "withdrawal", *capital_window(call, 7 if order_id else 90))
+        id_list = [i for i in (call.get("idList") or "").split(",") if i]
+        if len(id_list) > MAX_ID_LIST:
+            raise errors.BinanceError(
+                -1100, f"Illegal characters found in parameter 'idList'; legal range is '1-{MAX_ID_LIST}'."
+            )
         status = call.integer("status")
-        rows = [r for r in rows if status is None or r.extra["status"] == status]
+        rows = [
+            r
+            for r in rows
+            if (status is None or r.extra["status"] == status)
+            and (order_id is None or r.extra.get("withdrawOrderId") == order_id)
+            and (not id_list or r.id in id_list)
+        ]
         return [
             {
                 "id": r.id,
@@ -97,7 +146,9 @@ def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
         ]
 
     def deposit_history(call: Call) -> list:
-        rows = records(call, "deposit", 90, 90)
+        rows = records(call, "deposit", *capital_window(call, 90))
+        status = call.integer("status")
+        rows = [r for r in rows if status is None or status == 1]
         return [
             {
                 "id": r.id,
@@ -151,7 +202,14 @@ def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
         transfer_type = call.required("type")
         if transfer_type not in TRANSFER_TYPES:
             raise errors.BinanceError(-1100, "Illegal characters found in parameter 'type'.")
-        rows = [r for r in records(call, "transfer", 7, 180) if r.extra["type"] == transfer_type]
+        if transfer_type in FROM_SYMBOL_TYPES:
+            call.required("fromSymbol")
+        if transfer_type in TO_SYMBOL_TYPES:
+            call.required("toSymbol")
+        # "Support query within the last 6 months only"; "If startTime and endTime not sent, return records of the
+        # last 7 days by default". No maximum span is documented.
+        span = rules.window(call, default_ms=7 * DAY_MS, horizon_ms=180 * DAY_MS)
+        rows = [r for r in records(call, "transfer", *span) if r.extra["type"] == transfer_type]
         page = _page(sorted(rows, key=lambda r: r.time, reverse=True), call)
         page["rows"] = [
             {
@@ -186,15 +244,15 @@ def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
         return {"tranId": int(tran_id)}
 
     def snapshot(call: Call) -> dict:
-        kind = call.required("type").upper()
+        kind = call.required("type")
         if kind not in ("SPOT", "MARGIN", "FUTURES"):
             raise errors.BinanceError(-1100, "Illegal characters found in parameter 'type'.")
-        limit = min(max(call.integer("limit", 7) or 7, 7), 30)
-        start, end = call.integer("startTime"), call.integer("endTime")
-        end = end if end is not None else call.now
-        start = start if start is not None else max(end - limit * DAY_MS, call.now - 30 * DAY_MS)
+        limit = rules.bounded(call, "limit", 7, 7, 30)
+        # "The query time period must be less than 30 days"; "Support query within the last one month only";
+        # "If startTime and endTime not sent, return records of the last 7 days by default".
+        start, end = rules.window(call, default_ms=7 * DAY_MS, max_ms=30 * DAY_MS, horizon_ms=30 * DAY_MS)
         acct = account_of(call)
-        days = [s for s in ledger.snapshots.get(acct.name, []) if start <= s[0] <= end][-limit:]
+        days = [s for s in ledger.snapshots.get(acct.name, []) if start <= s[0] <= end][:limit]
         vos = []
         for day_end, balances in days:
             if kind == "SPOT":

@@ -69,6 +69,7 @@ class Account:
     earn_locked: dict[str, Decimal] = field(default_factory=dict)
     master: str | None = None
     status: str = "Normal"
+    created_ms: int = 0
 
     def balance(self, asset: str) -> Balance:
         return self.balances.setdefault(asset, Balance())

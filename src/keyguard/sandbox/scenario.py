@@ -137,6 +137,7 @@ class ScenarioBuilder:
                 _field(raw, "email", str, self.source, f"{name}@sandbox.invalid"),
                 role,
                 master=_field(raw, "master", str, self.source, None),
+                created_ms=self.now - 365 * DAY_MS,
             )
             for asset, amount in _field(raw, "balances", dict, self.source, {}).items():
                 if asset != "__line__":
