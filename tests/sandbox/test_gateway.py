@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import requests
+
 from .conftest import call, signed_query
 
 
@@ -179,3 +181,43 @@ def test_account_snapshots_spot_and_futures(sandbox):
         {"asset": "USDT", "marginBalance": "800.00000000", "walletBalance": "800.00000000"}
     ]
     assert call(sandbox, "/sapi/v1/accountSnapshot", entry, signed_query(sandbox, entry)).json()["code"] == -1102
+
+
+def test_injected_bursts_send_retry_after_and_binance_bodies(sandbox):
+    sandbox.admin("faults", {"burst_429": 1})
+    limited = call(sandbox, "/sapi/v1/system/status")
+    assert (limited.status_code, limited.json()["code"], limited.headers["Retry-After"]) == (429, -1003, "1")
+    sandbox.admin("faults", {"burst_418": 2, "ban_seconds": 90})
+    assert call(sandbox, "/sapi/v1/system/status").status_code == 200  # the IP ban applies to /api only
+    banned = [call(sandbox, "/api/v3/time") for _ in range(3)]
+    assert [r.status_code for r in banned] == [418, 418, 200]
+    assert banned[0].json()["code"] == -1003 and "IP banned until" in banned[0].json()["msg"]
+    assert banned[0].headers["Retry-After"] == "90"
+
+
+def test_injected_server_errors_with_and_without_binance_body(sandbox):
+    sandbox.admin("faults", {"error_rate": 1.0, "error_status": 500})
+    binance = call(sandbox, "/api/v3/time")
+    assert binance.status_code == 500
+    assert binance.json() == {"code": -1001, "msg": "Internal error; unable to process your request. Please try again."}
+    sandbox.admin("faults", {"error_body": "none", "error_status": 502})
+    bare = call(sandbox, "/api/v3/time")
+    assert bare.status_code == 502 and bare.headers["content-type"].startswith("text/html") and "code" not in bare.text
+
+
+def test_injected_proxy_401_is_bare_html(sandbox):
+    entry = sandbox.credentials["victim-bot"]
+    sandbox.admin("faults", {"proxy_401": 1})
+    proxied = call(sandbox, "/sapi/v1/account/apiRestrictions", entry, signed_query(sandbox, entry))
+    assert proxied.status_code == 401 and proxied.headers["content-type"].startswith("text/html")
+    assert "<html>" in proxied.text and '"code"' not in proxied.text
+    after = call(sandbox, "/sapi/v1/account/apiRestrictions", entry, signed_query(sandbox, entry))
+    assert after.status_code == 200
+
+
+def test_bad_fault_settings_are_refused_whole(sandbox):
+    refused = requests.post(
+        f"{sandbox.base_url}/_sandbox/faults", json={"proxy_401": 3, "error_body": "xml"}, timeout=10
+    )
+    assert refused.status_code == 400
+    assert sandbox.admin("faults", {})["proxy_401"] == 0

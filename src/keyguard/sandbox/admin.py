@@ -68,8 +68,13 @@ def admin_router(exchange: SandboxExchange) -> APIRouter:
 
     @router.post("/faults")
     def faults(body: dict[str, Any], request: Request) -> dict[str, Any]:
+        """latency_ms, error_rate (+ error_status, error_body "binance" | "none"), timeout_rate, timeout_ms,
+        burst_429, burst_418 (+ ban_seconds), proxy_401, skew_ms, enforce_limits, reset_limits."""
         _loopback_only(request)
-        exchange.faults.update(body)
+        try:
+            exchange.faults.update(body)
+        except ValueError as error:
+            raise HTTPException(400, str(error)) from None
         if "skew_ms" in body:
             exchange.clock.offset_ms = int(body["skew_ms"])
         if "burst_429" in body:
@@ -79,9 +84,7 @@ def admin_router(exchange: SandboxExchange) -> APIRouter:
         if body.get("reset_limits"):
             exchange.limiter.reset()
         return {
-            "latency_ms": exchange.faults.latency_ms,
-            "error_rate": exchange.faults.error_rate,
-            "timeout_rate": exchange.faults.timeout_rate,
+            **exchange.faults.settings(),
             "skew_ms": exchange.clock.offset_ms,
             "burst_429": exchange.limiter.forced_429,
         }

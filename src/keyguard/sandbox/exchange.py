@@ -14,18 +14,45 @@ from keyguard.sandbox.ratelimit import RateLimiter
 
 @dataclass
 class Faults:
-    """Injected through /_sandbox/faults to rehearse a flaky exchange."""
+    """Injected through /_sandbox/faults to rehearse a flaky exchange, a ban, or a proxy in the way."""
 
     latency_ms: int = 0
-    error_rate: float = 0.0  # share of requests answered 503
+    error_rate: float = 0.0  # share of requests answered error_status (a 5xx)
+    error_status: int = 503
+    error_body: str = "binance"  # "binance": {"code":-1001,...} as Binance sends; "none": an HTML page
     timeout_rate: float = 0.0  # share of requests that hang for timeout_ms
     timeout_ms: int = 30_000
+    burst_418: int = 0  # the next N /api requests: 418, IP banned (binance-api.md §1.5: /api only)
+    ban_seconds: int = 120  # Retry-After of burst_418 (Binance bans last 2 minutes to 3 days)
+    proxy_401: int = 0  # the next N requests: a bare 401 with an HTML body, as a proxy would answer
     rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
 
     def update(self, values: dict[str, Any]) -> None:
-        for name in ("latency_ms", "error_rate", "timeout_rate", "timeout_ms"):
+        """Applies the given settings, all or none (ValueError names the bad one)."""
+        merged = self.settings()
+        for name in SETTINGS:
             if name in values:
-                setattr(self, name, type(getattr(self, name))(values[name]))
+                try:
+                    merged[name] = type(merged[name])(values[name])
+                except (TypeError, ValueError):
+                    raise ValueError(f"{name}: {values[name]!r} is not a {type(merged[name]).__name__}") from None
+        if merged["error_body"] not in ERROR_BODIES:
+            raise ValueError(f"error_body must be one of {', '.join(ERROR_BODIES)}")
+        if not 500 <= merged["error_status"] <= 599:
+            raise ValueError("error_status must be a 5xx status")
+        if not (0 <= merged["error_rate"] <= 1 and 0 <= merged["timeout_rate"] <= 1):
+            raise ValueError("error_rate and timeout_rate are shares between 0 and 1")
+        if min(merged["burst_418"], merged["proxy_401"], merged["ban_seconds"]) < 0:
+            raise ValueError("burst_418, proxy_401 and ban_seconds cannot be negative")
+        for name, value in merged.items():
+            setattr(self, name, value)
+
+    def settings(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in SETTINGS}
+
+
+SETTINGS = tuple(name for name in Faults.__dataclass_fields__ if name != "rng")
+ERROR_BODIES = ("binance", "none")
 
 
 class SandboxExchange:

@@ -10,17 +10,25 @@ from contextlib import contextmanager
 
 import uvicorn
 from fastapi import FastAPI, Request, WebSocket
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from keyguard.sandbox import api_futures, api_market, api_spot, api_subaccount, api_wallet
 from keyguard.sandbox.admin import admin_router
 from keyguard.sandbox.errors import BinanceError
-from keyguard.sandbox.exchange import SandboxExchange
+from keyguard.sandbox.exchange import Faults, SandboxExchange
 from keyguard.sandbox.gateway import Call, Endpoint, authenticate, parse_params, signature_payload
 from keyguard.sandbox.stream import user_data_stream
 
 INTERNAL_ERROR = {"code": -1001, "msg": "Internal error; unable to process your request. Please try again."}
+AVOID_BANS = "Please use WebSocket Streams for live updates to avoid bans."
+PROXY_401_PAGE = (
+    "<html><head><title>401 Authorization Required</title></head><body><h1>401 Authorization Required</h1>"
+    "<hr>nginx</body></html>"
+)
+SERVER_ERROR_PAGE = (
+    "<html><head><title>{status}</title></head><body><h1>{status} Service Unavailable</h1></body></html>"
+)
 
 
 def _endpoints(exchange: SandboxExchange) -> list[Endpoint]:
@@ -31,6 +39,26 @@ def _endpoints(exchange: SandboxExchange) -> list[Endpoint]:
         *api_futures.endpoints(exchange),
         *api_subaccount.endpoints(exchange),
     ]
+
+
+def _injected_fault(faults: Faults, family: str, now_ms: int) -> Response | None:
+    """The answer an injected fault gives instead of the endpoint's, in the order a request meets them:
+    a proxy in front, then an IP ban (on /api only, binance-api.md §1.5), then a Binance-side 5xx."""
+    if faults.proxy_401 > 0:
+        faults.proxy_401 -= 1
+        return HTMLResponse(PROXY_401_PAGE, status_code=401, headers={"WWW-Authenticate": 'Basic realm="proxy"'})
+    if faults.burst_418 > 0 and family == "api":
+        faults.burst_418 -= 1
+        until = now_ms + faults.ban_seconds * 1000
+        msg = f"Way too much request weight used; IP banned until {until}. {AVOID_BANS}"
+        return JSONResponse(
+            {"code": -1003, "msg": msg}, status_code=418, headers={"Retry-After": str(faults.ban_seconds)}
+        )
+    if faults.error_rate and faults.rng.random() < faults.error_rate:
+        if faults.error_body == "none":
+            return HTMLResponse(SERVER_ERROR_PAGE.format(status=faults.error_status), status_code=faults.error_status)
+        return JSONResponse(INTERNAL_ERROR, status_code=faults.error_status)
+    return None
 
 
 def _weight(endpoint: Endpoint, call: Call) -> int:
@@ -59,8 +87,9 @@ def create_app(exchange: SandboxExchange) -> FastAPI:
                 await asyncio.sleep(faults.latency_ms / 1000)
             if faults.timeout_rate and faults.rng.random() < faults.timeout_rate:
                 await asyncio.sleep(faults.timeout_ms / 1000)
-            if faults.error_rate and faults.rng.random() < faults.error_rate:
-                return JSONResponse(INTERNAL_ERROR, status_code=503)
+            injected = _injected_fault(faults, endpoint.family, exchange.clock.now_ms())
+            if injected is not None:
+                return injected
             ip = request.client.host if request.client else "127.0.0.1"
             raw_query = request.scope.get("query_string", b"")
             content_type = request.headers.get("content-type", "")
