@@ -1,57 +1,115 @@
 """Audit collection: balances, snapshots, trades, orders, deposits, withdrawals and transfers over a window.
 
-Weight is spent in proportion to what the account touched: symbols come from balances, snapshots,
-deposits and withdrawals (not from the ~2,000 listed symbols), and trades are paged by id after finding the
-first day with trades, instead of one call per symbol per day. Every answer is checkpointed to SQLite in
-the case folder, so an interrupted audit resumes where it stopped.
+Every request follows Binance's documented window and paging rules (audit_rules.py) and its parameters are
+a pure function of (start, end) and earlier answers, never of the current time. Every answer, and every
+definite refusal, is checkpointed to SQLite in the case folder: a rerun over the same window reads them back
+and makes no call for them. Without a client the audit works from the checkpoint alone and lists what it
+would have read (`AuditData.missing`). A refused call makes the auditor ask whether the key itself is dead:
+then `collect` stops with `KeyRejected` instead of collecting dozens of errors.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from keyguard.exchange.client import BinanceClient, ExchangeError
+from keyguard.incident import audit_market, audit_wallet
+from keyguard.incident.audit_rules import DAY_MS
 
-DAY_MS = 86_400_000
-QUOTES = ("USDT", "FDUSD", "USDC", "BTC", "BNB", "ETH")
-TRANSFER_TYPES = ("MAIN_UMFUTURE", "UMFUTURE_MAIN", "MAIN_FUNDING", "FUNDING_MAIN", "MAIN_MARGIN", "MARGIN_MAIN")
+__all__ = ["DAY_MS", "AuditData", "Auditor", "Checkpoint", "KeyRejected", "Progress"]
+
 Progress = Callable[[str, int, int], None]
+_ABSENT = object()
+
+
+class KeyRejected(Exception):
+    """Binance refuses the key itself (deleted, disabled, or its IP no longer allowed): the audit cannot go on."""
+
+    def __init__(self, code: int | None) -> None:
+        super().__init__(f"Binance refused the key ({code}): it was deleted or disabled")
+        self.code = code
 
 
 class Checkpoint:
-    """Raw answers by (endpoint, parameters): a rerun reads them back instead of calling Binance again."""
+    """Raw answers by (endpoint, parameters): a rerun reads them back instead of calling Binance again.
+
+    Definite refusals (a permission Binance denied, an error it answered) are kept apart, per key: a rerun
+    with the same key repeats the note instead of the call, another key tries again, and an offline run
+    repeats any key's refusal. Timeouts and rate limits are not kept. Usable from any thread."""
 
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS answers (method TEXT, params TEXT, answer TEXT, PRIMARY KEY (method, params))"
-        )
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False)
+        with self._lock, self._db:
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS answers (method TEXT, params TEXT, answer TEXT, "
+                "PRIMARY KEY (method, params))"
+            )
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS refusals (method TEXT, params TEXT, key TEXT, kind TEXT, text TEXT, "
+                "PRIMARY KEY (method, params, key))"
+            )
         self.hits = 0
 
-    def get(self, method: str, params: dict[str, Any]) -> Any:
-        row = self._db.execute(
-            "SELECT answer FROM answers WHERE method = ? AND params = ?", (method, json.dumps(params, sort_keys=True))
-        ).fetchone()
-        if row is None:
-            return None
-        self.hits += 1
+    @staticmethod
+    def _key(params: dict[str, Any]) -> str:
+        return json.dumps(params, sort_keys=True)
+
+    def lookup(self, method: str, params: dict[str, Any]) -> Any:
+        """The stored answer, or `_ABSENT`."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT answer FROM answers WHERE method = ? AND params = ?", (method, self._key(params))
+            ).fetchone()
+            if row is None:
+                return _ABSENT
+            self.hits += 1
         return json.loads(row[0])
 
+    def get(self, method: str, params: dict[str, Any]) -> Any:
+        answer = self.lookup(method, params)
+        return None if answer is _ABSENT else answer
+
     def put(self, method: str, params: dict[str, Any], answer: Any) -> None:
-        with self._db:
+        with self._lock, self._db:
             self._db.execute(
-                "INSERT OR REPLACE INTO answers VALUES (?, ?, ?)",
-                (method, json.dumps(params, sort_keys=True), json.dumps(answer)),
+                "INSERT OR REPLACE INTO answers VALUES (?, ?, ?)", (method, self._key(params), json.dumps(answer))
+            )
+
+    def refusal(self, method: str, params: dict[str, Any], key: str | None) -> tuple[str, str] | None:
+        """(kind, text) of a refusal stored for this key (None: for any key); kind `note` or `error`."""
+        query = "SELECT kind, text FROM refusals WHERE method = ? AND params = ?"
+        args: tuple[str, ...] = (method, self._key(params))
+        if key is not None:
+            query, args = query + " AND key = ?", (*args, key)
+        with self._lock:
+            row = self._db.execute(query + " ORDER BY rowid LIMIT 1", args).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def refuse(self, method: str, params: dict[str, Any], key: str, kind: str, text: str) -> None:
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO refusals VALUES (?, ?, ?, ?, ?)", (method, self._key(params), key, kind, text)
             )
 
     def all(self) -> list[tuple[str, dict[str, Any], Any]]:
-        rows = self._db.execute("SELECT method, params, answer FROM answers ORDER BY rowid").fetchall()
+        with self._lock:
+            rows = self._db.execute("SELECT method, params, answer FROM answers ORDER BY rowid").fetchall()
         return [(m, json.loads(p), json.loads(a)) for m, p, a in rows]
+
+    def count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
 
 
 @dataclass
@@ -59,153 +117,113 @@ class AuditData:
     start: int
     end: int
     balances: dict[str, float] = field(default_factory=dict)
-    snapshots: list[dict[str, Any]] = field(default_factory=list)
-    wallets: dict[str, Any] = field(default_factory=dict)  # funding, futures, earn: answers as received
+    snapshots: list[dict[str, Any]] = field(default_factory=list)  # daily SPOT snapshots (snapshotVos)
+    wallets: dict[str, Any] = field(default_factory=dict)  # funding, futures, earn, other snapshots: as received
     trades: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     orders: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    klines: dict[str, list[list[Any]]] = field(default_factory=dict)
+    klines: dict[str, list[list[Any]]] = field(default_factory=dict)  # traded symbols and {ASSET}USDT valuation
     deposits: list[dict[str, Any]] = field(default_factory=list)
     withdrawals: list[dict[str, Any]] = field(default_factory=list)
-    transfers: list[dict[str, Any]] = field(default_factory=list)
-    sub_transfers: list[dict[str, Any]] = field(default_factory=list)
+    transfers: list[dict[str, Any]] = field(default_factory=list)  # /sapi/v1/asset/transfer rows, every type
+    sub_transfers: list[dict[str, Any]] = field(default_factory=list)  # master key: universalTransfer rows
+    sub_user_transfers: list[dict[str, Any]] = field(default_factory=list)  # sub-account key: subUserHistory rows
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what this key may not read (futures without permission)
-    calls: int = 0
+    missing: list[str] = field(default_factory=list)  # offline: what the audit would have read
+    calls: int = 0  # requests sent to Binance in this run
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing and not self.errors
 
 
 class Auditor:
-    def __init__(self, client: BinanceClient, checkpoint: Checkpoint, progress: Progress | None = None) -> None:
+    def __init__(self, client: BinanceClient | None, checkpoint: Checkpoint, progress: Progress | None = None) -> None:
         self.client = client
         self.checkpoint = checkpoint
         self.progress = progress or (lambda stage, done, total: None)
-
-    def _call(self, data: AuditData, method: str, params: dict[str, Any] | None = None, optional: bool = False) -> Any:
-        params = params or {}
-        saved = self.checkpoint.get(method, params)
-        if saved is not None:
-            return saved
-        try:
-            answer = self.client.call(method, dict(params))
-        except ExchangeError as error:
-            if optional and error.kind == "rejected":
-                data.notes.append(f"{method}: not readable with this key ({error.code})")
-            else:
-                data.errors.append(f"{method} {params}: {error}")
-            return None
-        data.calls += 1
-        self.checkpoint.put(method, params, answer)
-        return answer
+        self.data = AuditData(0, 0)
 
     def collect(self, start: int, end: int) -> AuditData:
-        data = AuditData(start, end)
-        account = self._call(data, "private_get_account") or {}
+        data = self.data = AuditData(start, end)
+        account = self.read("private_get_account", {}, "spot balances") or {}
         for row in account.get("balances", []):
             total = float(row["free"]) + float(row["locked"])
             if total:
                 data.balances[row["asset"]] = total
-        for name, method in (
-            ("wallets", "sapi_get_asset_wallet_balance"),
-            ("futures", "fapiprivatev2_get_account"),
-            ("earn_flexible", "sapi_get_simple_earn_flexible_position"),
-            ("earn_locked", "sapi_get_simple_earn_locked_position"),
+        for name, method, what in (
+            ("wallets", "sapi_get_asset_wallet_balance", "wallet balances"),
+            ("futures", "fapiprivatev2_get_account", "USD-M futures account"),
+            ("earn_flexible", "sapi_get_simple_earn_flexible_position", "Simple Earn flexible positions"),
+            ("earn_locked", "sapi_get_simple_earn_locked_position", "Simple Earn locked positions"),
         ):
-            data.wallets[name] = self._call(
-                data, method, {"size": 100} if name.startswith("earn") else {}, optional=True
-            )
-        snapshot = self._call(data, "sapi_get_accountsnapshot", {"type": "SPOT", "limit": 30}) or {}
-        data.snapshots = snapshot.get("snapshotVos", [])
-        self._wallet_history(data)
-        symbols = self._touched_symbols(data)
+            params = {"size": 100} if name.startswith("earn") else {}
+            data.wallets[name] = self.read(method, params, what, optional=True)
+        audit_wallet.snapshots(self)
+        audit_wallet.deposits_and_withdrawals(self)
+        audit_wallet.asset_transfers(self)
+        audit_wallet.sub_account_transfers(self)
+        listed = audit_market.listed(self)
+        symbols = audit_market.touched_symbols(data, listed)
         for number, symbol in enumerate(symbols, start=1):
             self.progress("trades", number, len(symbols))
-            data.trades[symbol] = self._trades(data, symbol)
+            data.trades[symbol] = audit_market.trades(self, symbol)
             if data.trades[symbol]:
-                data.klines[symbol] = self._klines(data, symbol)
-                data.orders[symbol] = self._orders(data, symbol, data.trades[symbol][0]["orderId"])
+                data.klines[symbol] = audit_market.klines(self, symbol)
+                data.orders[symbol] = audit_market.orders(self, symbol, data.trades[symbol][0]["orderId"])
+        audit_market.valuation(self, listed)
         return data
 
-    def _wallet_history(self, data: AuditData) -> None:
-        history_start = data.start - 60 * DAY_MS  # addresses used before the window tell new ones apart
-        for method, target in (
-            ("sapi_get_capital_deposit_hisrec", data.deposits),
-            ("sapi_get_capital_withdraw_history", data.withdrawals),
-        ):
-            for window_start in range(history_start, data.end, 89 * DAY_MS):
-                window = {"startTime": window_start, "endTime": min(window_start + 89 * DAY_MS, data.end)}
-                target.extend(self._call(data, method, window) or [])
-        for transfer_type in TRANSFER_TYPES:
-            page = self._call(
-                data,
-                "sapi_get_asset_transfer",
-                {"type": transfer_type, "startTime": data.start, "endTime": data.end, "size": 100},
-            )
-            data.transfers.extend((page or {}).get("rows", []))
-        subs = self._call(
-            data, "sapi_get_sub_account_universaltransfer", {"startTime": data.start, "endTime": data.end}
-        )
-        data.sub_transfers = (subs or {}).get("result", [])
+    # --- the one way to an answer -----------------------------------------------------------------
+    def read(self, method: str, params: dict[str, Any], what: str, optional: bool = False) -> Any:
+        """The answer from the checkpoint, else from Binance (then kept); None when there is none.
 
-    def _touched_symbols(self, data: AuditData) -> list[str]:
-        info = self._call(data, "public_get_exchangeinfo") or {}
-        listed = {s["symbol"]: (s["baseAsset"], s["quoteAsset"]) for s in info.get("symbols", [])}
-        assets = set(data.balances)
-        for snapshot in data.snapshots:
-            assets |= {b["asset"] for b in snapshot.get("data", {}).get("balances", [])}
-        assets |= {d["coin"] for d in data.deposits} | {w["coin"] for w in data.withdrawals}
-        return sorted(s for s, (base, quote) in listed.items() if base in assets and quote in assets | set(QUOTES))
+        `what` says in words what the call reads: it names a missing answer offline and a refusal."""
+        answer = self.checkpoint.lookup(method, params)
+        if answer is not _ABSENT:
+            return answer
+        key = self.client.credential.fingerprint if self.client else None
+        stored = self.checkpoint.refusal(method, params, key)
+        if stored:
+            (self.data.notes if stored[0] == "note" else self.data.errors).append(stored[1])
+            return None
+        if self.client is None:
+            self.data.missing.append(what)
+            return None
+        self.data.calls += 1
+        try:
+            answer = self.client.call(method, dict(params))
+        except ExchangeError as error:
+            self._refused(method, params, what, error, optional)
+            return None
+        self.checkpoint.put(method, params, answer)
+        return answer
 
-    def _trades(self, data: AuditData, symbol: str) -> list[dict[str, Any]]:
-        """Finds the first day with trades, then pages by trade id (one call per 1,000 trades)."""
-        first: list[dict[str, Any]] = []
-        day = data.start
-        while day < data.end and not first:
-            first = (
-                self._call(
-                    data,
-                    "private_get_mytrades",
-                    {"symbol": symbol, "startTime": day, "endTime": min(day + DAY_MS - 1, data.end), "limit": 1000},
-                )
-                or []
-            )
-            day += DAY_MS
-        trades = list(first)
-        while trades:
-            page = (
-                self._call(
-                    data, "private_get_mytrades", {"symbol": symbol, "fromId": trades[-1]["id"] + 1, "limit": 1000}
-                )
-                or []
-            )
-            trades.extend(t for t in page if t["time"] <= data.end)
-            if len(page) < 1000 or page[-1]["time"] > data.end:
-                break
-        return trades
+    def _refused(self, method: str, params: dict[str, Any], what: str, error: ExchangeError, optional: bool) -> None:
+        if error.kind == "rejected":
+            if not self._key_alive():
+                self.data.errors.append(f"{what}: {error}")
+                return
+            kind, text = "note", f"{what}: not readable with this key ({error.code})"
+        elif error.kind == "error":
+            kind, text = ("note" if optional else "error"), f"{what}: {error}"
+        else:  # timeouts, rate limits, clock: a later run may get the answer, so nothing is kept
+            self.data.errors.append(f"{what} ({method} {params}): {error}")
+            return
+        assert self.client is not None
+        self.checkpoint.refuse(method, params, self.client.credential.fingerprint, kind, text)
+        (self.data.notes if kind == "note" else self.data.errors).append(text)
 
-    def _orders(self, data: AuditData, symbol: str, first_order: int) -> list[dict[str, Any]]:
-        """Orders from the first one that traded in the window on, paged by order id."""
-        orders: list[dict[str, Any]] = []
-        next_id = first_order
-        while True:
-            page = (
-                self._call(data, "private_get_allorders", {"symbol": symbol, "orderId": next_id, "limit": 1000}) or []
-            )
-            orders.extend(page)
-            if len(page) < 1000:
-                return orders
-            next_id = page[-1]["orderId"] + 1
+    def _key_alive(self) -> bool:
+        """After a refusal: True when the key still works (the refusal was a permission), False when unknown.
 
-    def _klines(self, data: AuditData, symbol: str) -> list[list[Any]]:
-        rows: list[list[Any]] = []
-        start = data.start - DAY_MS
-        while start < data.end:
-            page = (
-                self._call(
-                    data, "public_get_klines", {"symbol": symbol, "interval": "1h", "startTime": start, "limit": 1000}
-                )
-                or []
-            )
-            rows.extend(page)
-            if len(page) < 1000:
-                break
-            start = page[-1][0] + 1
-        return rows
+        Raises KeyRejected when Binance refuses the key itself."""
+        assert self.client is not None
+        self.data.calls += 1
+        try:
+            self.client.api_restrictions()
+        except ExchangeError as error:
+            if error.kind == "rejected":
+                raise KeyRejected(error.code) from None
+            return False
+        return True
