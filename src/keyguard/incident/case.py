@@ -10,7 +10,8 @@ from typing import Any
 
 from keyguard.incident.actions import ActionLog
 from keyguard.incident.audit import AuditData, Checkpoint
-from keyguard.incident.detect import Detection
+from keyguard.incident.detect import Detection, Flag
+from keyguard.incident.valuation import Loss, assess
 
 
 def iso(ms: int) -> str:
@@ -103,21 +104,53 @@ def write_tables(case: Path, data: AuditData, detection: Detection) -> None:
     )
 
 
-def write_findings(case: Path, data: AuditData, detection: Detection, log: ActionLog) -> list[dict[str, Any]]:
-    flags = [
-        {
-            "time_utc": iso(f.time),
-            "kind": f.kind,
-            **f.ref,
-            "reasons": f.reasons,
-            "estimated_loss_usdt": round(f.loss_usdt, 2),
+def _flag_row(flag: Flag, data: AuditData, trades: dict, values: dict[str, Loss]) -> dict[str, Any]:
+    """One flag for flags.json: what it is (side, quantity, price, market price, deviation; coin, amount,
+    address; asset, amount, destination) and what it cost in USDT at its time."""
+    row: dict[str, Any] = {"time_utc": iso(flag.time), "kind": flag.kind, **flag.ref, "reasons": flag.reasons}
+    key = f"{flag.kind}:{flag.ref.get('symbol', '')}:{flag.ref['id']}"
+    loss = values.get(key)
+    if flag.kind == "trade":
+        trade = trades.get((flag.ref["symbol"], flag.ref["id"]), {})
+        row |= {
+            "side": "BUY" if trade.get("isBuyer") else "SELL",
+            "qty": float(trade.get("qty", 0)),
+            "price": float(trade.get("price", 0)),
+            "market_price": flag.market_price,
+            "deviation": None if flag.deviation is None else round(flag.deviation, 6),
+            "loss_usdt": None if loss is None else (None if loss.usdt is None else round(loss.usdt, 2)),
+            "estimated_loss_usdt": round(flag.loss_usdt, 2),
         }
-        for f in detection.flags
-    ]
+    elif loss is not None:
+        row |= {
+            "asset": loss.asset,
+            "amount": loss.amount,
+            "value_usdt": None if loss.usdt is None else round(loss.usdt, 2),
+        }
+        row |= {k: v for k, v in loss.ref.items() if k != "id"}
+    return row
+
+
+def write_findings(
+    case: Path, data: AuditData, detection: Detection, log: ActionLog, audit_state: str | None = None
+) -> list[dict[str, Any]]:
+    """flags.json and timeline.json. `audit_state` ("complete" | "partial" | "none", default from the audit's
+    own record): when "none", total_loss_usdt is null — nothing read is not a zero loss."""
+    losses = assess(data, detection)
+    missing = list(getattr(data, "missing", []) or [])
+    state = audit_state or ("complete" if getattr(data, "complete", not missing) else "partial")
+    values = {f"{i.kind}:{i.ref.get('symbol', '')}:{i.ref['id']}": i for i in losses.items}
+    trades = {(symbol, t["id"]): t for symbol, rows in data.trades.items() for t in rows}
+    flags = [_flag_row(f, data, trades, values) for f in detection.flags]
     (case / "flags.json").write_text(
         json.dumps(
             {
                 "window": {"start_utc": iso(data.start), "end_utc": iso(data.end)},
+                "audit_state": state,
+                "audit_missing": missing,
+                "total_loss_usdt": None if state == "none" else round(losses.total_usdt, 2),
+                "total_loss_is_lower_bound": state != "complete" or bool(losses.unpriced),
+                "loss_breakdown": losses.breakdown(),
                 "flags": flags,
                 "estimated_loss_usdt_by_symbol": {k: round(v, 2) for k, v in detection.loss_by_symbol.items()},
                 "audit_errors": data.errors,
@@ -130,9 +163,19 @@ def write_findings(case: Path, data: AuditData, detection: Detection, log: Actio
     )
     timeline = [{"time_utc": a.time, "event": f"keyguard: {a.action}", "detail": a.result} for a in log.actions]
     timeline += [
-        {"time_utc": flag["time_utc"], "event": f"flagged {flag['kind']}", "detail": "; ".join(flag["reasons"])}
+        {"time_utc": flag["time_utc"], "event": f"flagged {_what(flag)}", "detail": "; ".join(flag["reasons"])}
         for flag in flags
     ]
     timeline.sort(key=lambda e: e["time_utc"])
     (case / "timeline.json").write_text(json.dumps(timeline, indent=2) + "\n", encoding="utf-8")
     return timeline
+
+
+def _what(flag: dict[str, Any]) -> str:
+    if flag["kind"] == "trade":
+        return f"trade: {flag['symbol']} {flag['side']} {flag['qty']:g} at {flag['price']:g}"
+    if "amount" in flag and flag["kind"] == "withdrawal":
+        return f"withdrawal: {flag['amount']:g} {flag['asset']} to {flag.get('address', '?')}"
+    if "amount" in flag:
+        return f"transfer: {flag['amount']:g} {flag['asset']} to {flag.get('to', '?')}"
+    return flag["kind"]
