@@ -19,7 +19,7 @@ GAP = 10
 MINUTE, HOUR, DAY = 60_000, 3_600_000, 86_400_000
 TIME_STEPS = [
     MINUTE, 2 * MINUTE, 5 * MINUTE, 10 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 3 * HOUR, 6 * HOUR,
-    12 * HOUR, DAY, 2 * DAY, 7 * DAY, 14 * DAY, 28 * DAY,
+    12 * HOUR, DAY, 2 * DAY, 7 * DAY, 14 * DAY, 28 * DAY, 56 * DAY, 91 * DAY, 182 * DAY, 364 * DAY,
 ]  # fmt: skip
 RED, BLUE, GREY, BAND = "#c62828", "#1f5fa8", "#8a8a8a", "#fbd5d5"
 PALETTE = ["#1f5fa8", "#c62828", "#8a8a8a", "#6a3d9a", "#e07b00", "#2e7d32"]
@@ -169,7 +169,7 @@ class Chart:
         right = self.width - 16
         legend, legend_height = self._legend(left, right)
         top = 8 + legend_height + FONT + 6  # legend rows, then the unit above the axis
-        bottom = self.height - 2 * FONT - 16  # tick labels and the axis title below
+        bottom = self.height - 2 * FONT - 19  # tick labels and the axis title below
         ybottom, ytop = yticks[0], yticks[-1]
 
         def x(t: float) -> float:
@@ -194,7 +194,7 @@ class Chart:
         self.labels.append(Label(left, top - 6, self.unit, "start"))
         for tick, label in time_ticks(t0, t1, right - left, (2 - left, self.width - 2 - left)):
             parts.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{bottom}" y2="{bottom + 4}" stroke="#666"/>')
-            self.labels.append(Label(left + label.x, bottom + FONT + 6, label.text))
+            self.labels.append(Label(left + label.x, bottom + FONT + 9, label.text))
         self.labels.append(Label(right, self.height - 4, "time (UTC)", "end"))
         parts.append(f'<line x1="{left}" x2="{right}" y1="{bottom}" y2="{bottom}" stroke="#666"/>')
         parts.append(f'<line x1="{left}" x2="{left}" y1="{top}" y2="{bottom}" stroke="#666"/>')

@@ -46,7 +46,8 @@ def status_lines(facts: CaseFacts) -> list[tuple[str, str]]:
         lines.append(("ok", "No open orders had to be cancelled."))
     with_what = f" (read with {s.audited_with})" if s.audited_with else ""
     if not facts.audited:
-        lines.append(("bad", f"{NOTHING_AUDITED}: no balance, trade or withdrawal could be read."))
+        unread = f" (could not read: {'; '.join(facts.missing)})" if facts.missing else ""
+        lines.append(("bad", f"Audit: no balance, trade or withdrawal could be read{unread}."))
     elif not facts.complete:
         lines.append(
             (

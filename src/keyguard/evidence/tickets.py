@@ -7,7 +7,7 @@ from typing import Any
 
 from keyguard.evidence.facts import CaseFacts, usdt, when
 from keyguard.evidence.manifest import HASH_PLACEHOLDER
-from keyguard.evidence.story import loss_headline, status_lines, what_happened
+from keyguard.evidence.story import NOTHING_AUDITED, loss_headline, status_lines, what_happened
 from keyguard.incident.case import iso
 
 EXPLORERS = {
@@ -39,6 +39,17 @@ def evidence_lines() -> list[str]:
     ]
 
 
+def _banner(facts: CaseFacts) -> list[str]:
+    if not facts.audited:
+        return [f"**{NOTHING_AUDITED}.**", ""]
+    if not facts.complete:
+        return [
+            f"**The audit is INCOMPLETE (could not read: {'; '.join(facts.missing)}); the loss is a lower bound.**",
+            "",
+        ]
+    return []
+
+
 def _loss_lines(facts: CaseFacts) -> list[str]:
     lines = [f"- {loss_headline(facts)}"]
     if facts.audited and facts.losses.items:
@@ -62,6 +73,7 @@ def support_ticket(facts: CaseFacts) -> str:
     lines = [
         "# Binance support: compromised API key",
         "",
+        *_banner(facts),
         f"- Account UID: {facts.account_uid or 'see the account page'}",
         f"- API key (masked): {facts.key}; SHA-256 fingerprint {facts.fingerprint}",
         f"- Window examined: {iso(facts.data.start)} to {iso(facts.data.end)} (UTC)",
@@ -94,6 +106,7 @@ def police_report(facts: CaseFacts) -> str:
     lines = [
         "# Report of theft from a cryptocurrency exchange account",
         "",
+        *_banner(facts),
         "- Exchange: Binance (binance.com)",
         f"- Victim's account UID: {facts.account_uid or 'see the account page'}",
         f"- Means: a leaked API key (masked {facts.key}) used without permission",

@@ -18,18 +18,17 @@ NEAREST_HOURS = 48  # a close further away than this from the event is not its p
 
 
 def usdt_value(data: AuditData, asset: str, amount: float, time_ms: int) -> float | None:
-    """`amount` of `asset` in USDT at `time_ms`: the hourly close of {ASSET}USDT nearest that hour (1.0 for
+    """`amount` of `asset` in USDT at `time_ms`: the hourly close of {ASSET}USDT nearest that time (1.0 for
     USD stablecoins); None when the audit holds no such close within two days."""
     if asset in USD_STABLE:
         return amount
     klines = data.klines.get(f"{asset}USDT") or []
     if not klines:
         return None
-    opens = [k[0] for k in klines]
-    hour = time_ms - time_ms % HOUR_MS
-    at = bisect.bisect_left(opens, hour)
-    nearest = min((i for i in (at - 1, at) if 0 <= i < len(klines)), key=lambda i: abs(opens[i] - hour), default=None)
-    if nearest is None or abs(opens[nearest] - hour) > NEAREST_HOURS * HOUR_MS:
+    closes = [k[0] + HOUR_MS for k in klines]  # a close is the price at the end of its hour
+    at = bisect.bisect_left(closes, time_ms)
+    nearest = min((i for i in (at - 1, at) if 0 <= i < len(klines)), key=lambda i: abs(closes[i] - time_ms))
+    if abs(closes[nearest] - time_ms) > NEAREST_HOURS * HOUR_MS:
         return None
     return amount * float(klines[nearest][4])
 
