@@ -247,3 +247,11 @@ def test_an_amount_that_cannot_be_priced_is_listed_not_counted_as_zero(tmp_path)
     assert flags["total_loss_usdt"] == 25_000 and flags["total_loss_is_lower_bound"] is True
     assert flags["loss_breakdown"]["unpriced"] == ["withdrew 1000 KGT to 0xnew (ETH) (no KGTUSDT price in the audit)"]
     assert [f["value_usdt"] for f in flags["flags"]] == [25_000.0, None]
+
+
+def test_flags_json_of_an_audit_that_read_nothing_has_no_total_even_unasked(tmp_path):
+    data = AuditData(START, END)
+    data.missing = ["spot balances", "trades", "withdrawal history"]
+    write_findings(tmp_path, data, Detection(), ActionLog())
+    flags = json.loads((tmp_path / "flags.json").read_text())
+    assert flags["audit_state"] == "none" and flags["total_loss_usdt"] is None

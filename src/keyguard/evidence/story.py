@@ -26,6 +26,30 @@ def short_address(address: str) -> str:
     return address if len(address) <= 16 else f"{address[:8]}…{address[-6:]}"
 
 
+def summarize(missing: list[str], limit: int = 6) -> str:
+    """What could not be read, short enough to take in at a glance: items that differ only by their
+    names or dates are counted together ("wallet transfers (39 kinds)"); the full list is in flags.json."""
+    groups: dict[str, list[str]] = {}
+    for item in missing:
+        words = item.split()
+        head = []
+        for word in words:
+            if any(c.isupper() or c.isdigit() for c in word):
+                break
+            head.append(word)
+        groups.setdefault(" ".join(head) or item, []).append(item)
+    parts = [items[0] if len(items) == 1 else f"{head} ({len(items)} kinds)" for head, items in groups.items()]
+    more = f"; and {len(parts) - limit} more (all listed in flags.json)" if len(parts) > limit else ""
+    return "; ".join(parts[:limit]) + more
+
+
+def unpriced_text(facts: CaseFacts) -> str:
+    amounts: dict[str, float] = defaultdict(float)
+    for item in facts.losses.unpriced:
+        amounts[item.asset] += item.amount
+    return _and([f"{_amount(v)} {asset}" for asset, v in amounts.items()]) if amounts else ""
+
+
 def status_lines(facts: CaseFacts) -> list[tuple[str, str]]:
     """(level, sentence) pairs, level one of ok / warn / bad: the key, the orders, the audit."""
     s = facts.status
@@ -46,13 +70,13 @@ def status_lines(facts: CaseFacts) -> list[tuple[str, str]]:
         lines.append(("ok", "No open orders had to be cancelled."))
     with_what = f" (read with {s.audited_with})" if s.audited_with else ""
     if not facts.audited:
-        unread = f" (could not read: {'; '.join(facts.missing)})" if facts.missing else ""
+        unread = f" (could not read: {summarize(facts.missing)})" if facts.missing else ""
         lines.append(("bad", f"Audit: no balance, trade or withdrawal could be read{unread}."))
     elif not facts.complete:
         lines.append(
             (
                 "warn",
-                f"Audit INCOMPLETE{with_what}: could not read {'; '.join(facts.missing) or 'everything'}."
+                f"Audit INCOMPLETE{with_what}: could not read {summarize(facts.missing) or 'everything'}."
                 " The loss below counts only what could be read.",
             )
         )
@@ -65,7 +89,7 @@ def loss_headline(facts: CaseFacts) -> str:
     if not facts.audited:
         return "Loss: unknown — nothing could be audited"
     losses = facts.losses
-    unpriced = f", plus {len(losses.unpriced)} amount(s) that could not be priced" if losses.unpriced else ""
+    unpriced = f", plus {unpriced_text(facts)} that could not be priced" if losses.unpriced else ""
     floor = "at least " if not facts.complete or losses.unpriced else ""
     if not losses.items:
         return "No loss found in what could be read" if not facts.complete else "No loss found"
@@ -154,7 +178,8 @@ def what_happened(facts: CaseFacts) -> str:
         f"{span[0].upper()}{span[1:]}, someone using this key {_and(clauses) if clauses else 'made the flagged moves'}."
     )
     if facts.losses.items:
-        text += f" In all about {usdt(facts.losses.total_usdt)} left the account or was overpaid."
+        plus = f" plus {unpriced_text(facts)} (not priced)" if facts.losses.unpriced else ""
+        text += f" In all about {usdt(facts.losses.total_usdt)}{plus} left the account or was overpaid."
     return text
 
 

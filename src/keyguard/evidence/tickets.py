@@ -7,7 +7,7 @@ from typing import Any
 
 from keyguard.evidence.facts import CaseFacts, usdt, when
 from keyguard.evidence.manifest import HASH_PLACEHOLDER
-from keyguard.evidence.story import NOTHING_AUDITED, loss_headline, status_lines, what_happened
+from keyguard.evidence.story import NOTHING_AUDITED, loss_headline, status_lines, summarize, what_happened
 from keyguard.incident.case import iso
 
 EXPLORERS = {
@@ -44,7 +44,7 @@ def _banner(facts: CaseFacts) -> list[str]:
         return [f"**{NOTHING_AUDITED}.**", ""]
     if not facts.complete:
         return [
-            f"**The audit is INCOMPLETE (could not read: {'; '.join(facts.missing)}); the loss is a lower bound.**",
+            f"**The audit is INCOMPLETE (could not read: {summarize(facts.missing)}); the loss is a lower bound.**",
             "",
         ]
     return []

@@ -138,7 +138,10 @@ def write_findings(
     own record): when "none", total_loss_usdt is null — nothing read is not a zero loss."""
     losses = assess(data, detection)
     missing = list(getattr(data, "missing", []) or [])
-    state = audit_state or ("complete" if getattr(data, "complete", not missing) else "partial")
+    read_nothing = not (data.balances or data.snapshots or data.trades or data.withdrawals or data.deposits)
+    state = audit_state or (
+        "none" if missing and read_nothing else "complete" if getattr(data, "complete", not missing) else "partial"
+    )
     values = {f"{i.kind}:{i.ref.get('symbol', '')}:{i.ref['id']}": i for i in losses.items}
     trades = {(symbol, t["id"]): t for symbol, rows in data.trades.items() for t in rows}
     flags = [_flag_row(f, data, trades, values) for f in detection.flags]
