@@ -7,6 +7,7 @@ and would fail on a sandbox that accepted anything.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,12 +22,15 @@ HOUR = 3_600_000
 DAY = 86_400_000
 
 
-@pytest.fixture
-def theft(tmp_path: Path) -> Iterator[Sandbox]:
+@contextmanager
+def theft_sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    """withdrawal-theft with a second sub-account, and victim-bot allowed to read futures."""
     spec = {k: v for k, v in load_spec("withdrawal-theft").items() if not k.startswith("__")}
     spec["accounts"].append(
         {"name": "victim-sub2", "role": "other", "master": "victim", "email": "victim-sub2@sandbox.invalid"}
     )
+    bot = next(k for k in spec["keys"] if k["label"] == "victim-bot")
+    bot["permissions"] = [*bot["permissions"], "futures"]
     path = tmp_path / "theft.yaml"
     path.write_text(yaml.safe_dump(_plain(spec)))
     built = build_scenario(str(path))
@@ -34,6 +38,12 @@ def theft(tmp_path: Path) -> Iterator[Sandbox]:
         creds = {entry["label"]: entry for entry in built.credentials}
         sandbox = Sandbox(server.base_url, server.ws_url, built.exchange, creds, built.truth)
         sandbox.admin("faults", {"enforce_limits": False})  # weights are not what these tests are about
+        yield sandbox
+
+
+@pytest.fixture
+def theft(tmp_path: Path) -> Iterator[Sandbox]:
+    with theft_sandbox(tmp_path) as sandbox:
         yield sandbox
 
 

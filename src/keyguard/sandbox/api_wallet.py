@@ -142,6 +142,7 @@ def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
                 "txKey": "",
                 "completeTime": r.extra.get("completeTime", ""),
             }
+            | ({"withdrawOrderId": r.extra["withdrawOrderId"]} if "withdrawOrderId" in r.extra else {})
             for r in offset_limit(sorted(rows, key=lambda r: r.time, reverse=True), call)
         ]
 
@@ -192,7 +193,8 @@ def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
                     "address": address,
                     "network": call.get("network", coin),
                     "txId": f"0x{record_id}",
-                },
+                }
+                | ({"withdrawOrderId": call.get("withdrawOrderId")} if call.get("withdrawOrderId") else {}),
             )
         )
         ledger.balance_update(acct.name, coin, -amount, call.now)
@@ -377,6 +379,7 @@ def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
                 "totalAmount": fmt(v),
                 "tierAnnualPercentageRate": {},
                 "latestAnnualPercentageRate": "0.02",
+                "yesterdayAirdropPercentageRate": "0",
                 "asset": a,
                 "airDropAsset": "",
                 "canRedeem": True,
@@ -408,11 +411,21 @@ def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
                 "rewardAsset": a,
                 "APY": "0.05",
                 "rewardAmt": "0",
+                "extraRewardAsset": a,
+                "extraRewardAPR": "0",
+                "estExtraRewardAmt": "0",
                 "nextPay": "0",
                 "nextPayDate": "0",
+                "payPeriod": "1",
+                "redeemAmountEarly": "0",
+                "rewardsEndDate": "0",
                 "deliverDate": "0",
+                "redeemPeriod": "1",
+                "redeemingAmt": "0",
                 "redeemTo": "SPOT",
+                "partialAmtDeliverDate": "0",
                 "canRedeemEarly": True,
+                "canFastRedemption": False,
                 "autoSubscribe": False,
                 "type": "NORMAL",
                 "status": "HOLDING",

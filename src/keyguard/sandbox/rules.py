@@ -56,7 +56,8 @@ def window(
 
     No dates: the documented default (the last `default_ms`). Only startTime: up to now. Only endTime: `default_ms`
     back from it. When a date was sent, the span end - start must be below `max_ms` ("less than N days"), or at
-    most `max_ms` when not `strict`. Rows older than `horizon_ms` ("support query within the last ... only") are never returned.
+    most `max_ms` when not `strict`. Rows older than `horizon_ms` ("support query within the last ... only") are
+    never returned.
     """
     start, end = call.integer("startTime"), call.integer("endTime")
     if start is None and end is None:
