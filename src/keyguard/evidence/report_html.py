@@ -36,7 +36,7 @@ ol.steps code{white-space:nowrap;background:#f3f3f3;padding:0 .25rem;border-radi
 table{border-collapse:collapse;width:100%;font-size:12.5px;margin:.3rem 0 .8rem}
 th{text-align:left;border-bottom:2px solid #bbb;padding:3px 4px}
 td{border-bottom:1px solid #e2e2e2;padding:3px 4px;vertical-align:top}
-td.t{white-space:nowrap}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.t{white-space:nowrap}td.why{min-width:15em}td.ev{min-width:16em}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tr.flag td{background:#fff5f5}
 figure{margin:.4rem 0 1rem;break-inside:avoid}svg{display:block}
 .muted{color:#666;font-size:.9em}
@@ -201,7 +201,7 @@ def _flag_tables(facts: CaseFacts) -> str:
                 f"<td class=n>{f'{flag.market_price:.8g}' if flag.market_price else '—'}</td>"
                 f"<td class=n>{deviation}</td>"
                 f"<td class=n>{f'{loss.usdt:,.2f}' if loss and loss.usdt is not None else '—'}</td>"
-                f"<td>{escape('; '.join(why) or 'far from the market price')}</td></tr>"
+                f"<td class=why>{escape('; '.join(why) or 'far from the market price')}</td></tr>"
             )
         total = sum(i.usdt or 0 for k, i in losses.items() if k[0] == symbol)
         out.append(
@@ -243,7 +243,7 @@ def _flag_tables(facts: CaseFacts) -> str:
 
 def report_html(facts: CaseFacts) -> str:
     rows = "".join(
-        f"<tr><td class=t>{escape(e['time_utc'][:19].replace('T', ' '))}</td><td>{escape(e['event'])}</td>"
+        f"<tr><td class=t>{escape(e['time_utc'][:19].replace('T', ' '))}</td><td class=ev>{escape(e['event'])}</td>"
         f"<td>{escape(e['detail'])}</td></tr>"
         for e in facts.events
     )
