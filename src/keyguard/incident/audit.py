@@ -145,12 +145,19 @@ class Auditor:
         self.data = AuditData(0, 0)
 
     def collect(self, start: int, end: int) -> AuditData:
+        """Reads what shows theft first (balances, snapshots, withdrawals, sub-account transfers, trades), so a
+        key that dies midway leaves the most telling answers captured; then the other wallets and transfers."""
         data = self.data = AuditData(start, end)
         account = self.read("private_get_account", {}, "spot balances") or {}
         for row in account.get("balances", []):
             total = float(row["free"]) + float(row["locked"])
             if total:
                 data.balances[row["asset"]] = total
+        audit_wallet.snapshots(self, "SPOT")
+        audit_wallet.deposits_and_withdrawals(self)
+        audit_wallet.sub_account_transfers(self)
+        listed = audit_market.listed(self)
+        self._trading(listed)
         for name, method, what in (
             ("wallets", "sapi_get_asset_wallet_balance", "wallet balances"),
             ("futures", "fapiprivatev2_get_account", "USD-M futures account"),
@@ -159,20 +166,22 @@ class Auditor:
         ):
             params = {"size": 100} if name.startswith("earn") else {}
             data.wallets[name] = self.read(method, params, what, optional=True)
-        audit_wallet.snapshots(self)
-        audit_wallet.deposits_and_withdrawals(self)
+        if data.wallets["futures"] is not None:
+            audit_wallet.snapshots(self, "FUTURES")
         audit_wallet.asset_transfers(self)
-        audit_wallet.sub_account_transfers(self)
-        listed = audit_market.listed(self)
-        symbols = audit_market.touched_symbols(data, listed)
+        self._trading(listed)  # symbols whose coins only moved between wallets
+        audit_market.valuation(self, listed)
+        return data
+
+    def _trading(self, listed: dict[str, tuple[str, str]]) -> None:
+        data = self.data
+        symbols = [s for s in audit_market.touched_symbols(data, listed) if s not in data.trades]
         for number, symbol in enumerate(symbols, start=1):
             self.progress("trades", number, len(symbols))
             data.trades[symbol] = audit_market.trades(self, symbol)
             if data.trades[symbol]:
                 data.klines[symbol] = audit_market.klines(self, symbol)
                 data.orders[symbol] = audit_market.orders(self, symbol, data.trades[symbol][0]["orderId"])
-        audit_market.valuation(self, listed)
-        return data
 
     # --- the one way to an answer -----------------------------------------------------------------
     def read(self, method: str, params: dict[str, Any], what: str, optional: bool = False) -> Any:

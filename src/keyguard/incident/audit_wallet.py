@@ -45,29 +45,25 @@ def unique(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     return result
 
 
-def snapshots(auditor: Auditor) -> None:
-    """Daily snapshots of the last month before `end`: SPOT, and FUTURES when this key reads the futures account.
-
-    Each call weighs 2,400 of the 12,000 a minute an IP may spend on /sapi, so MARGIN (no margin account read
-    here) is left out."""
+def snapshots(auditor: Auditor, kind: str) -> None:
+    """Daily snapshots of the last month before `end`. SPOT always; FUTURES is optional (read when this key
+    reads the futures account). Each call weighs 2,400 of the 12,000 a minute an IP may spend on /sapi, so
+    MARGIN, for which the audit reads no account, is left out."""
     data = auditor.data
     first = data.end - SNAPSHOT_SPAN_MS + SNAPSHOT_MARGIN_MS
-    kinds = ("SPOT", "FUTURES") if data.wallets.get("futures") is not None else ("SPOT",)
-    for kind in kinds:
-        found: list[dict[str, Any]] = []
-        for lo, hi in windows(first, data.end, SNAPSHOT_SPAN_MS):
-            answer = auditor.read(
-                "sapi_get_accountsnapshot",
-                {"type": kind, "startTime": lo, "endTime": hi, "limit": SNAPSHOT_LIMIT},
-                f"daily {kind} snapshots {days(lo, hi)}",
-                optional=kind != "SPOT",
-            )
-            found.extend((answer or {}).get("snapshotVos", []))
-        found = unique(found, "updateTime")
-        if kind == "SPOT":
-            data.snapshots = found
-        else:
-            data.wallets[f"snapshots_{kind.lower()}"] = found
+    found: list[dict[str, Any]] = []
+    for lo, hi in windows(first, data.end, SNAPSHOT_SPAN_MS):
+        answer = auditor.read(
+            "sapi_get_accountsnapshot",
+            {"type": kind, "startTime": lo, "endTime": hi, "limit": SNAPSHOT_LIMIT},
+            f"daily {kind} snapshots {days(lo, hi)}",
+            optional=kind != "SPOT",
+        )
+        found.extend((answer or {}).get("snapshotVos", []))
+    if kind == "SPOT":
+        data.snapshots = unique(found, "updateTime")
+    else:
+        data.wallets[f"snapshots_{kind.lower()}"] = unique(found, "updateTime")
 
 
 def deposits_and_withdrawals(auditor: Auditor) -> None:
