@@ -20,6 +20,7 @@ from keyguard.exchange.client import BinanceClient
 from keyguard.exchange.credentials import Credential
 from keyguard.incident.audit import DAY_MS, AuditData, Auditor, Checkpoint, KeyRejected
 from keyguard.incident.audit_rules import LEGACY_TRANSFER_TYPES, TRANSFER_TYPES, days
+from keyguard.incident.audit_wallet import ADDRESS_HISTORY_MS
 from keyguard.sandbox.ledger import Order, Symbol, Trade, WalletRecord
 from keyguard.sandbox.scenario import Built, build_scenario
 from keyguard.sandbox.server import SandboxServer
@@ -144,8 +145,8 @@ def test_more_than_1000_deposits_and_withdrawals_are_paged(tmp_path):
     withdrawals: set[str] = set()
 
     def prepare(ledger, end):
-        first = end - 30 * DAY_MS - 60 * DAY_MS  # the audit reads addresses from 60 days before the window
-        edges = [first + 89 * DAY_MS, first + 90 * DAY_MS - 1, first + 90 * DAY_MS, end]
+        first = end - 60 * DAY_MS - ADDRESS_HISTORY_MS + 1  # 120 days of history: two windows under 90 days
+        edges = [first, first + 90 * DAY_MS - 1, first + 90 * DAY_MS, end]
         for kind, count, ids in (("deposit", 1500, deposits), ("withdrawal", 1200, withdrawals)):
             for number in range(count):
                 when = edges[number] if number < len(edges) else end - 20 * DAY_MS + number * 60_000
@@ -155,7 +156,7 @@ def test_more_than_1000_deposits_and_withdrawals_are_paged(tmp_path):
                 ids.add(record)
 
     with sandbox("clean", prepare) as audit:
-        data = audit.run(tmp_path / "a.sqlite")
+        data = audit.run(tmp_path / "a.sqlite", days=60)
     for rows, added in ((data.deposits, deposits), (data.withdrawals, withdrawals)):
         ids = [r["id"] for r in rows]
         assert len(ids) == len(set(ids)) and added <= set(ids)
@@ -195,7 +196,7 @@ def test_offline_audit_lists_what_it_would_have_read(tmp_path):
 
     empty = Auditor(None, Checkpoint(tmp_path / "empty.sqlite")).collect(online.start, online.end)
     assert "spot balances" in empty.missing and "listed symbols" in empty.missing
-    assert f"withdrawal history {days(online.start - 60 * DAY_MS, online.end)}" in empty.missing
+    assert f"withdrawal history {days(online.start - ADDRESS_HISTORY_MS + 1, online.end)}" in empty.missing
     assert "sub-account list" in empty.missing and empty.trades == {}
 
 

@@ -30,7 +30,7 @@ from keyguard.incident.audit_rules import (
 if TYPE_CHECKING:
     from keyguard.incident.audit import Auditor
 
-ADDRESS_HISTORY_MS = 60 * DAY_MS  # addresses used before the window tell new ones apart
+ADDRESS_HISTORY_MS = 60 * DAY_MS  # addresses used in the 60 days before the window tell new ones apart
 
 
 def unique(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
@@ -73,7 +73,7 @@ def deposits_and_withdrawals(auditor: Auditor) -> None:
         ("sapi_get_capital_withdraw_history", data.withdrawals, "withdrawal history"),
     ):
         rows: list[dict[str, Any]] = []
-        for lo, hi in windows(data.start - ADDRESS_HISTORY_MS, data.end, WALLET_HISTORY_SPAN_MS):
+        for lo, hi in windows(data.start - ADDRESS_HISTORY_MS + 1, data.end, WALLET_HISTORY_SPAN_MS):
             offset = 0
             while True:
                 page = auditor.read(
