@@ -29,10 +29,10 @@ _ABSENT = object()
 
 
 class KeyRejected(Exception):
-    """Binance refuses the key itself (deleted, disabled, or its IP no longer allowed): the audit cannot go on."""
+    """Binance refuses the key itself (deleted, disabled, or not allowed from this IP): the audit cannot go on."""
 
     def __init__(self, code: int | None) -> None:
-        super().__init__(f"Binance refused the key ({code}): it was deleted or disabled")
+        super().__init__(f"Binance refuses this key from this machine ({code}): the audit cannot go on with it")
         self.code = code
 
 
