@@ -43,7 +43,7 @@ def test_containment_cancels_every_open_order_and_logs_it(sandbox):
     assert any("API Management" in step for step in result.guidance)
     threading.Timer(0.5, lambda: sandbox.admin("keys/victim-bot/delete")).start()
     assert poll_until_dead(client, log, seconds=10, poll_seconds=0.2)
-    assert log.actions[-1].result.startswith("the key now answers invalid")
+    assert log.actions[-1].result.startswith("Binance now rejects this key from this machine (-2015)")
 
 
 def test_declined_cancel_is_logged_and_nothing_cancelled(sandbox):
@@ -66,7 +66,7 @@ def test_cli_incident_writes_the_case_folder(sandbox, tmp_path):
         "KEYGUARD_BINANCE_URL": sandbox.base_url,
         "COLUMNS": "200",
     }
-    threading.Timer(3, lambda: sandbox.admin("keys/victim-bot/delete")).start()
+    threading.Timer(10, lambda: sandbox.admin("keys/victim-bot/delete")).start()  # people take 30-120 s
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "keyguard", "incident", "--yes", "--out", str(tmp_path / "case"), "--wait-dead", "60"],
@@ -89,7 +89,7 @@ def test_cli_incident_writes_the_case_folder(sandbox, tmp_path):
         text=True,
         timeout=60,
     )
-    assert again.returncode == 2 and "not empty" in again.stderr
+    assert again.returncode == 2 and "sealed case" in again.stderr
 
 
 def test_master_account_locks_a_leaked_sub_account_key(sandbox):
@@ -98,9 +98,11 @@ def test_master_account_locks_a_leaked_sub_account_key(sandbox):
     master_client = BinanceClient(Credential(master["api_key"], master["secret"]), sandbox.base_url)
     from keyguard.incident.contain import lock_sub_account_key
 
+    sandbox.admin(f"keys/{leaked['api_key']}", {"ip_whitelist": ["127.0.0.1", "198.51.100.7"]})  # trusted IPs
     log = ActionLog()
     assert lock_sub_account_key(master_client, "victim-sub@sandbox.invalid", leaked["api_key"], log)
-    assert log.actions[-1].result == "restricted to 192.0.2.1 by the master account"
+    assert log.actions[-1].result == "IP list was [127.0.0.1, 198.51.100.7], now [192.0.2.1]: usable from nowhere"
+    assert sandbox.exchange.keys[leaked["api_key"]].ip_whitelist == ["192.0.2.1"]
     from keyguard.posture.verify import verify
 
     assert verify(sub_client).status == "dead"  # from here it is refused now

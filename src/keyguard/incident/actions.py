@@ -29,5 +29,17 @@ class ActionLog:
     def elapsed(self) -> float:
         return (datetime.now(UTC) - self.started).total_seconds()
 
+    @classmethod
+    def continued(cls, path: Path) -> ActionLog:
+        """The log of an earlier run of the same case (a rerun after a kill), to be continued."""
+        log = cls()
+        if path.exists():
+            for line in path.read_text("utf-8").splitlines():
+                try:
+                    log.actions.append(Action(**json.loads(line)))
+                except (ValueError, TypeError):
+                    continue  # a line cut short by the kill
+        return log
+
     def write(self, path: Path) -> None:
         path.write_text("".join(json.dumps(asdict(a)) + "\n" for a in self.actions), encoding="utf-8")

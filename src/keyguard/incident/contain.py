@@ -16,6 +16,10 @@ DELETE_KEY_STEPS = (
     "Find the key {key} (label shown there) and press Delete; confirm with your 2FA.",
     "If you cannot tell which key leaked, delete every key you do not need right now.",
 )
+CONFIRM_GONE_STEP = (
+    "Binance already rejects this key from this machine ({code}). That is also its answer when this machine's IP "
+    "is not on the key's whitelist: confirm in API Management that the key {key} is gone, and delete it if not."
+)
 DISABLE_ACCOUNT_STEPS = (
     "Assets left the account: disable it now. App: Account > Security > Disable Account "
     "(or the 'Disable your account' link in any Binance security email). Reopening needs Binance support.",
@@ -28,20 +32,25 @@ class Containment:
     verification: Verification
     cancelled: dict[str, int] = field(default_factory=dict)  # symbol -> orders cancelled
     confirmed_dead: bool = False
+    rejected_since: str | None = None  # UTC time Binance was first seen rejecting the key
     guidance: list[str] = field(default_factory=list)
 
 
-def cancel_open_orders(client: BinanceClient, log: ActionLog) -> dict[str, int]:
-    """Cancels every open order, symbol by symbol (Binance has no all-symbols cancel)."""
+def list_open_orders(client: BinanceClient, log: ActionLog) -> list[dict] | None:
     try:
         orders = client.call("private_get_openorders")
     except ExchangeError as error:
         log.record("list open orders (all symbols)", f"failed: {error}", ok=False)
-        return {}
+        return None
     symbols = sorted({order["symbol"] for order in orders})
     log.record("list open orders (all symbols)", f"{len(orders)} open on {len(symbols)} symbols: {', '.join(symbols)}")
+    return orders
+
+
+def cancel_open_orders(client: BinanceClient, log: ActionLog, orders: list[dict]) -> dict[str, int]:
+    """Cancels every open order, symbol by symbol (Binance has no all-symbols cancel)."""
     cancelled: dict[str, int] = {}
-    for symbol in symbols:
+    for symbol in sorted({order["symbol"] for order in orders}):
         try:
             reports = client.call("private_delete_openorders", {"symbol": symbol})
         except ExchangeError as error:
@@ -52,34 +61,60 @@ def cancel_open_orders(client: BinanceClient, log: ActionLog) -> dict[str, int]:
     return cancelled
 
 
+def _orders_question(orders: list[dict]) -> str:
+    by_symbol: dict[str, int] = {}
+    for order in orders:
+        by_symbol[order["symbol"]] = by_symbol.get(order["symbol"], 0) + 1
+    where = ", ".join(f"{count} on {symbol}" for symbol, count in sorted(by_symbol.items()))
+    return f"The key can trade. Cancel its {len(orders)} open orders now ({where})?"
+
+
 def contain(client: BinanceClient, log: ActionLog, confirm: Callable[[str], bool]) -> Containment:
-    """Check the key, cancel open orders if it can trade (after `confirm`), and prepare the deletion steps."""
+    """Check the key, cancel its open orders (saying how many, on which symbols, after `confirm`), and prepare
+    the deletion steps — shown whatever the check said: a rejection may be an IP whitelist, not a deletion."""
     key = client.credential.redacted_key
     log.record("identify key", f"{key} ({client.credential.key_type}), fingerprint {client.credential.fingerprint}")
     verification = verify(client)
     log.record(
-        "check key", f"{verification.status}, verdict {verification.severity}", ok=verification.status != "unknown"
+        "check key",
+        f"{verification.status}, verdict {verification.severity}"
+        + (f": {verification.reasons[0]}" if verification.reasons and verification.status != "live" else ""),
+        ok=verification.status != "unknown",
     )
     result = Containment(verification)
     if verification.status == "dead":
         result.confirmed_dead = True
-        log.record(
-            "key state", "already invalid: Binance rejects it; audit with a key you provide (read-only is enough)"
-        )
+        result.rejected_since = log.actions[-1].time
+        steps = (CONFIRM_GONE_STEP, *DELETE_KEY_STEPS[:2])
+        result.guidance = [step.format(key=key, code=_rejection_code(verification)) for step in steps]
+        log.record("guide deletion", "steps shown to confirm in API Management that the key is gone")
         return result
-    if verification.status == "live":
-        if any(verification.permissions.get(name) for name in TRADING_FIELDS):
-            if confirm("The key can trade: cancel every open order on every symbol now?"):
-                result.cancelled = cancel_open_orders(client, log)
-            else:
-                log.record("cancel open orders", "declined by the person", ok=False)
-        else:
-            log.record("cancel open orders", "not needed: the key cannot trade")
+    can_trade = any(verification.permissions.get(name) for name in TRADING_FIELDS)
+    if verification.status == "live" and not can_trade:
+        log.record("cancel open orders", "not needed: the key cannot trade")
+    else:  # live and trading, or unknown: a key that may trade gets its orders cancelled if the API lets us
+        orders = list_open_orders(client, log)
+        if orders and confirm(_orders_question(orders)):
+            result.cancelled = cancel_open_orders(client, log, orders)
+        elif orders:
+            log.record("cancel open orders", "declined by the person", ok=False)
     result.guidance = [step.format(key=key) for step in DELETE_KEY_STEPS]
-    if verification.permissions.get("enableWithdrawals") or verification.permissions.get("permitsUniversalTransfer"):
+    if (
+        verification.status != "live"
+        or verification.permissions.get("enableWithdrawals")
+        or (verification.permissions.get("permitsUniversalTransfer"))
+    ):
         result.guidance += list(DISABLE_ACCOUNT_STEPS)
     log.record("guide deletion", "steps shown to delete the key in API Management")
     return result
+
+
+def _rejection_code(verification: Verification) -> str:
+    for reason in verification.reasons:
+        for code in ("-2014", "-2015"):
+            if code in reason:
+                return code
+    return "-2015"
 
 
 # A documentation address (RFC 5737): pinning a leaked sub-account key to it leaves the key usable from nowhere.
@@ -87,15 +122,31 @@ NOWHERE_IP = "192.0.2.1"
 
 
 def lock_sub_account_key(master: BinanceClient, sub_account_email: str, api_key: str, log: ActionLog) -> bool:
-    """With the master account's key, restrict a leaked sub-account key to an address nobody has."""
-    params = {"email": sub_account_email, "subAccountApiKey": api_key, "status": "2", "ipAddress": NOWHERE_IP}
+    """With the master account's key, make a leaked sub-account key usable from nowhere: Binance's POST v2
+    *adds* addresses to the key's list, so the key's existing IPs are deleted first, then the list is read
+    back and logged as it now is."""
+    who = {"email": sub_account_email, "subAccountApiKey": api_key}
     try:
-        answer = master.call("sapiv2_post_sub_account_subaccountapi_iprestriction", params)
+        before = master.call("sapi_get_sub_account_subaccountapi_iprestriction", dict(who)).get("ipList") or []
+        if [ip for ip in before if ip != NOWHERE_IP]:
+            master.call(
+                "sapi_delete_sub_account_subaccountapi_iprestriction_iplist",
+                {**who, "ipAddress": ",".join(ip for ip in before if ip != NOWHERE_IP)},
+            )
+        lock = {**who, "status": "2", "ipAddress": NOWHERE_IP}
+        master.call("sapiv2_post_sub_account_subaccountapi_iprestriction", lock)
+        after = master.call("sapi_get_sub_account_subaccountapi_iprestriction", dict(who)).get("ipList") or []
     except ExchangeError as error:
         log.record("lock sub-account key", f"failed: {error}", ok=False)
         return False
-    log.record("lock sub-account key", f"restricted to {', '.join(answer.get('ipList', []))} by the master account")
-    return True
+    locked = after == [NOWHERE_IP]
+    log.record(
+        "lock sub-account key",
+        f"IP list was [{', '.join(before)}], now [{', '.join(after)}]"
+        + (": usable from nowhere" if locked else ": NOT locked, other addresses remain"),
+        ok=locked,
+    )
+    return locked
 
 
 def poll_until_dead(
@@ -107,17 +158,26 @@ def poll_until_dead(
     on_tick: Callable[[float], None] | None = None,
 ) -> bool:
     """Polls apiRestrictions until Binance rejects the key (-2014/-2015); True when it did within `seconds`.
-    `on_tick` hears the seconds left before each poll (a countdown for the person)."""
+    `on_tick` hears the seconds left about once a second (a countdown for the person)."""
     deadline = time.monotonic() + seconds
+    answers: set[str] = set()
     while time.monotonic() < deadline:
-        if on_tick:
-            on_tick(deadline - time.monotonic())
-        sleep(poll_seconds)
+        next_poll = min(time.monotonic() + poll_seconds, deadline)
+        while (left := next_poll - time.monotonic()) > 0:
+            if on_tick:
+                on_tick(deadline - time.monotonic())
+            sleep(min(1.0, left))
         try:
             client.api_restrictions()
+            answers.add("accepted")
         except ExchangeError as error:
-            if error.kind == "rejected" and error.code != -1022:
-                log.record("poll key", f"the key now answers invalid ({error.code}): deleted")
+            if error.kind == "rejected":
+                log.record(
+                    "poll key",
+                    f"Binance now rejects this key from this machine ({error.code}); "
+                    "confirm in API Management that it is gone",
+                )
                 return True
-    log.record("poll key", f"still accepted after {seconds:.0f} s", ok=False)
+            answers.add(f"no clear answer ({error.kind})")
+    log.record("poll key", f"after {seconds:.0f} s: {' / '.join(sorted(answers)) or 'not polled'}", ok=False)
     return False

@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from keyguard.evidence.manifest import seal
-from keyguard.evidence.reports import CaseFacts, write_reports
+from keyguard.evidence.reports import CaseFacts, CaseStatus, write_reports
 from keyguard.exchange.client import BinanceClient
 from keyguard.incident.actions import ActionLog
-from keyguard.incident.audit import DAY_MS, Auditor, Checkpoint, Progress
+from keyguard.incident.audit import AuditData, Checkpoint, Progress
+from keyguard.incident.capture import Capture, complete_audit, finish_capture
 from keyguard.incident.case import write_findings, write_raw, write_tables
+from keyguard.incident.case_state import open_case, window_text
 from keyguard.incident.contain import Containment, contain, lock_sub_account_key, poll_until_dead
 from keyguard.incident.detect import Detection, detect
+from keyguard.incident.valuation import assess
+from keyguard.inventory.store import Inventory, default_path
+
+LOG_FILE = "containment-log.jsonl"
 
 
 def permission_changes(fingerprint: str, now: dict) -> list[str]:
     """What changed in the key's permissions since the inventory last verified it (Binance keeps no history)."""
-    from keyguard.inventory.store import Inventory, default_path
-
     if now.get("status") != "live" or not default_path().exists():
         return []
     store = Inventory()
@@ -47,89 +52,140 @@ class IncidentResult:
     containment: Containment
     detection: Detection | None
     log: ActionLog
+    audit_state: str = "none"  # complete | partial | none
+    missing: list[str] = field(default_factory=list)
+    manifest_sha256: str = ""
+
+
+@dataclass
+class Person:
+    """How the flow talks to the person: questions, the deletion steps, a countdown, progress, and — when the
+    leaked key is gone before the audit is complete — a way to ask for a read-only key (None: skip)."""
+
+    confirm: Callable[[str], bool]
+    on_guidance: Callable[[list[str]], None] = lambda steps: None
+    on_tick: Callable[[float, int], None] = lambda seconds_left, answers_captured: None
+    progress: Progress = lambda stage, done, total: None
+    ask_audit_key: Callable[[list[str]], tuple[BinanceClient, str] | None] = lambda missing: None
 
 
 def run_incident(
     client: BinanceClient,
     case: Path,
-    confirm: Callable[[str], bool],
+    person: Person,
     since_days: int = 30,
     wait_dead: float = 0,
-    on_guidance: Callable[[list[str]], None] | None = None,
     audit_client: BinanceClient | None = None,
-    progress: Progress | None = None,
-    now_ms: int | None = None,
     master: tuple[BinanceClient, str] | None = None,
-    on_tick: Callable[[float], None] | None = None,
+    now_ms: int | None = None,
+    poll_seconds: float = 5,
 ) -> IncidentResult:
-    """`master`: the master account's client and the leaked key's sub-account email, to lock the key at once."""
-    log = ActionLog()
-    containment = contain(client, log, confirm)
-    changes = permission_changes(client.credential.fingerprint, containment.verification.to_dict())
-    for change in changes:
-        log.record("permission change", change, ok=False)
-    if master and containment.verification.status == "live":
-        lock_sub_account_key(master[0], master[1], client.credential.api_key, log)
-    if containment.guidance and on_guidance:
-        on_guidance(containment.guidance)
-    if containment.guidance and wait_dead:
-        containment.confirmed_dead = poll_until_dead(client, log, wait_dead, on_tick=on_tick)
-    log.write(case / "containment-log.jsonl")
-    reader = audit_client or (client if containment.verification.status == "live" else None)
-    detection = None
-    if reader is None:
-        log.record("audit", "skipped: the key is dead; give a read-only key to audit with", ok=False)
-    else:
-        import time
+    """Contain at once (check, cancel open orders, lock a sub-account key through `master` — the master's
+    client and the sub-account's email — and show the deletion steps); while the person deletes the key,
+    capture the audit with it; then finish with `audit_client` or a key the person gives, or from what was
+    captured; detect; write and seal the case. A rerun on the same unsealed `case` resumes it.
 
-        end = now_ms or int(time.time() * 1000)
-        start = end - since_days * DAY_MS
-        checkpoint = Checkpoint(case / "audit.sqlite")
-        data = Auditor(reader, checkpoint, progress).collect(start, end)
-        log.record(
-            "audit",
-            f"{data.calls} calls, {sum(len(t) for t in data.trades.values())} trades on "
-            f"{len(data.trades)} symbols, {len(data.withdrawals)} withdrawals, "
-            f"{len(data.errors)} errors",
-        )
-        detection = detect(data, start)
-        log.record(
-            "detect", f"{len(detection.flags)} flags, estimated loss {sum(detection.loss_by_symbol.values()):,.2f} USDT"
-        )
-        write_raw(case, checkpoint)
-        write_tables(case, data, detection)
-        timeline = write_findings(case, data, detection, log)
-        uid = next(
-            (
-                json.loads(json.dumps(a)).get("uid")
-                for m, _, a in checkpoint.all()
-                if m == "private_get_account" and isinstance(a, dict)
-            ),
-            None,
-        )
-        write_reports(
-            case,
-            CaseFacts(
-                client.credential.redacted_key,
-                client.credential.fingerprint,
-                uid,
-                data,
-                detection,
-                timeline,
-                [f"{a.time} {a.action}: {a.result}" for a in log.actions],
-            ),
-        )
-    log.write(case / "containment-log.jsonl")
+    Raises CaseError when `case` cannot hold this case (sealed, another key's, not a keyguard folder)."""
+    key = client.credential
+    state = open_case(case, key.fingerprint, key.redacted_key, since_days, now_ms or int(time.time() * 1000))
+    log = ActionLog.continued(case / LOG_FILE)
+    log.record(
+        "open case" if not state.resumed else "resume case",
+        f"audit window {window_text(state)} (fixed when the case opened), run {state.runs}",
+    )
+    containment = contain(client, log, person.confirm)
+    for change in permission_changes(key.fingerprint, containment.verification.to_dict()):
+        log.record("permission change", change, ok=False)
+    if master and containment.verification.status != "dead":
+        lock_sub_account_key(master[0], master[1], key.api_key, log)
+    person.on_guidance(containment.guidance)
+    log.write(case / LOG_FILE)
+
+    checkpoint = Checkpoint(case / "audit.sqlite")
+    captured, readers = None, []
+    if containment.verification.status != "dead":
+        capture = Capture(client, checkpoint, state.start_ms, state.end_ms, person.progress)
+        capture.start()
+        if wait_dead and not containment.confirmed_dead:
+            poller = BinanceClient(key, client.base_url)  # its own connection: ccxt clients are not thread-safe
+            containment.confirmed_dead = poll_until_dead(
+                poller,
+                log,
+                wait_dead,
+                poll_seconds,
+                on_tick=lambda left: person.on_tick(left, checkpoint.count()),
+            )
+            if containment.confirmed_dead:
+                containment.rejected_since = log.actions[-1].time
+        capture.join()
+        captured = finish_capture(capture, log, "the leaked key while it was live")
+        if capture.rejected is not None and not containment.confirmed_dead:
+            containment.confirmed_dead, containment.rejected_since = True, log.actions[-1].time
+        if captured is not None or checkpoint.count():
+            readers.append("the leaked key while it was live")
+    log.write(case / LOG_FILE)
+
+    def reader(offline: AuditData) -> tuple[BinanceClient, str] | None:
+        if audit_client is not None:
+            return audit_client, f"audit key {audit_client.credential.redacted_key}"
+        if not containment.confirmed_dead and containment.verification.status == "live":
+            return client, "the leaked key (still live), a second pass"
+        return person.ask_audit_key(offline.missing)
+
+    outcome = complete_audit(checkpoint, state.start_ms, state.end_ms, log, person.progress, captured, readers, reader)
+    data = outcome.data
+    detection = detect(data, state.start_ms)
+    loss = assess(data, detection)
+    log.record(
+        "detect",
+        f"{len(detection.flags)} flags"
+        + ("" if outcome.state == "none" else f", loss {loss.total_usdt:,.2f} USDT{' at least' * bool(loss.unpriced)}"),
+    )
+    write_raw(case, checkpoint)
+    write_tables(case, data, detection)
+    log.write(case / LOG_FILE)
+    timeline = write_findings(case, data, detection, log, audit_state=outcome.state)
+    status = CaseStatus(
+        key_status="rejected" if containment.confirmed_dead else containment.verification.status,
+        rejected_since=containment.rejected_since,
+        cancelled=containment.cancelled,
+        audit_state=outcome.state,
+        missing=list(data.missing),
+        audited_with=", then ".join(outcome.readers) or "nothing: no key could read the account",
+    )
+    write_reports(
+        case,
+        CaseFacts(
+            key.redacted_key,
+            key.fingerprint,
+            _account_uid(checkpoint),
+            data,
+            detection,
+            timeline,
+            [f"{a.time} {a.action}: {a.result}" for a in log.actions],
+            status,
+        ),
+    )
     summary = {
-        "key": client.credential.redacted_key,
-        "fingerprint": client.credential.fingerprint,
+        "key": key.redacted_key,
+        "fingerprint": key.fingerprint,
         "verification": containment.verification.to_dict(),
         "cancelled": containment.cancelled,
         "confirmed_dead": containment.confirmed_dead,
+        "rejected_since": containment.rejected_since,
         "guidance": containment.guidance,
-        "flags": len(detection.flags) if detection else None,
+        "audit": {"state": outcome.state, "missing": data.missing, "read_with": outcome.readers},
+        "flags": len(detection.flags),
         "elapsed_seconds": round(log.elapsed(), 1),
     }
     (case / "containment.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    seal(case)
-    return IncidentResult(case, containment, detection, log)
+    log.record("seal", "complete" if outcome.state == "complete" else f"sealed as INCOMPLETE ({outcome.state})")
+    log.write(case / LOG_FILE)
+    manifest_sha256 = seal(case, complete=outcome.state == "complete", missing=list(data.missing))
+    return IncidentResult(case, containment, detection, log, outcome.state, list(data.missing), manifest_sha256)
+
+
+def _account_uid(checkpoint: Checkpoint) -> int | None:
+    return next(
+        (a.get("uid") for m, _, a in checkpoint.all() if m == "private_get_account" and isinstance(a, dict)), None
+    )
