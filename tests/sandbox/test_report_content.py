@@ -21,6 +21,7 @@ from keyguard.incident.case import write_findings, write_raw, write_tables
 from keyguard.incident.detect import detect
 from keyguard.sandbox.scenario import ScenarioBuilder, load_spec
 from keyguard.sandbox.server import SandboxServer
+from keyguard.sandbox.truth import true_loss_usdt
 
 
 @dataclass
@@ -69,30 +70,8 @@ def withdrawal(tmp_path_factory) -> Iterator[Case]:
     yield _audited_case("withdrawal-theft", tmp_path_factory.mktemp("cases"))
 
 
-def _public_price(case: Case, symbol: str, before_ms: int) -> float:
-    """The market price as the sandbox's public tape shows it: the last trade before `before_ms` between
-    accounts other than the victim and the attacker (the price path behind it is not observable)."""
-    insiders = {case.truth["attack"]["victim"], case.truth["attack"]["attacker"]}
-    tape = [t for t in case.builder.ledger.trades[symbol] if t.time < before_ms and not {t.buyer, t.seller} & insiders]
-    return float(tape[-1].price)
-
-
 def _true_loss(case: Case) -> float:
-    """From the scenario's ground truth: every attack trade against the market price before the attack,
-    plus every attack withdrawal and transfer out at the market price of its time."""
-    attack_start = case.truth["attack"]["start"]
-    loss = 0.0
-    for ref in case.truth["trade_ids"]:
-        trade = next(t for t in case.builder.ledger.trades[ref["symbol"]] if t.id == ref["id"])
-        market = _public_price(case, ref["symbol"], attack_start)
-        bought = trade.buyer == case.truth["attack"]["victim"]
-        loss += (float(trade.price) - market if bought else market - float(trade.price)) * float(trade.qty)
-    moved = set(case.truth["withdrawal_ids"]) | set(case.truth["transfer_ids"])
-    for record in case.builder.ledger.wallet:
-        if record.id in moved:
-            price = 1.0 if record.asset == "USDT" else _public_price(case, f"{record.asset}USDT", record.time)
-            loss += float(record.amount) * price
-    return loss
+    return true_loss_usdt(case.builder.ledger, case.truth)
 
 
 def _files(case: Case) -> dict[str, str]:

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from keyguard.sandbox import BUILT_IN_SCENARIOS
+from keyguard.sandbox.truth import true_loss_usdt
 
 
 def drill_command(
@@ -87,7 +88,7 @@ def drill_command(
         )
     for action in result.log.actions:
         console.print(f"  {action.time}  {action.action}: {action.result}")
-    missed = _score(console, built.truth, result, case)
+    missed = _score(console, built.truth, true_loss_usdt(built.exchange.ledger, built.truth), result, case)
     console.print(f"case folder: {case}\nreport: {case / 'report.html'}\nmanifest SHA-256: {result.manifest_sha256}")
     if result.audit_state == "none":
         console.print("[bold red]NOTHING COULD BE AUDITED: this is not a zero loss.[/bold red]")
@@ -95,7 +96,7 @@ def drill_command(
     raise typer.Exit(1 if missed or result.audit_state != "complete" else 0)
 
 
-def _score(console: Console, truth: dict, result, case: Path) -> int:
+def _score(console: Console, truth: dict, true_loss: float, result, case: Path) -> int:
     """Prints what was flagged against the scenario's truth; returns how many attack items were missed."""
     detection = result.detection
     attack_trades = {(t["symbol"], t["id"]) for t in truth.get("trade_ids", [])}
@@ -107,6 +108,8 @@ def _score(console: Console, truth: dict, result, case: Path) -> int:
         f"score: {len(attack_trades & flagged)}/{len(attack_trades)} attack trades flagged, "
         f"{len(flagged - attack_trades)} other trades flagged, "
         f"{len(withdrawals & flagged_withdrawals)}/{len(withdrawals)} attack withdrawals flagged; "
-        f"audit {result.audit_state}; total loss {flags.get('total_loss_usdt', 0):,.2f} USDT"
+        f"audit {result.audit_state}; total loss "
+        + (f"{flags['total_loss_usdt']:,.2f}" if flags.get("total_loss_usdt") is not None else "not known")
+        + f" USDT (the scenario's true loss: {true_loss:,.2f} USDT)"
     )
     return len(attack_trades - flagged) + len(withdrawals - flagged_withdrawals)

@@ -74,7 +74,7 @@ def contain(client: BinanceClient, log: ActionLog, confirm: Callable[[str], bool
     the deletion steps — shown whatever the check said: a rejection may be an IP whitelist, not a deletion."""
     key = client.credential.redacted_key
     log.record("identify key", f"{key} ({client.credential.key_type}), fingerprint {client.credential.fingerprint}")
-    verification = verify(client)
+    verification = verify(client, account_details=False)  # one call: every second counts here
     log.record(
         "check key",
         f"{verification.status}, verdict {verification.severity}"

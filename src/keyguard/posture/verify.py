@@ -81,7 +81,10 @@ def assess(
     return severity, [text for _, text in sorted(reasons, key=lambda r: order.index(r[0]))]
 
 
-def verify(client: BinanceClient, rotation_days: int = DEFAULT_ROTATION_DAYS) -> Verification:
+def verify(
+    client: BinanceClient, rotation_days: int = DEFAULT_ROTATION_DAYS, account_details: bool = True
+) -> Verification:
+    """`account_details=False` skips the account- and trading-status reads: containment's one-call check."""
     credential = client.credential
     result = Verification("unknown", credential.redacted_key, credential.fingerprint, credential.key_type)
     try:
@@ -106,11 +109,12 @@ def verify(client: BinanceClient, rotation_days: int = DEFAULT_ROTATION_DAYS) ->
     result.created = _iso(created)
     result.age_days = int((now - int(created)) / DAY_MS) if created else None
     result.trading_authority_expiration = _iso(restrictions.get("tradingAuthorityExpirationTime"))
-    try:
-        result.account_status = str(client.account_status().get("data"))
-        result.trading_locked = bool(client.trading_status().get("data", {}).get("isLocked"))
-    except ExchangeError as error:
-        result.reasons.append(f"account status not readable: {error}")
+    if account_details:
+        try:
+            result.account_status = str(client.account_status().get("data"))
+            result.trading_locked = bool(client.trading_status().get("data", {}).get("isLocked"))
+        except ExchangeError as error:
+            result.reasons.append(f"account status not readable: {error}")
     result.severity, verdict = assess(restrictions, now, rotation_days)
     result.reasons = verdict + result.reasons
     return result
