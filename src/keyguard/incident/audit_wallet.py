@@ -111,15 +111,19 @@ def _transfer_pages(auditor: Auditor, params: dict[str, Any], lo: int, hi: int, 
         current += 1
 
 
-def asset_transfers(auditor: Auditor) -> None:
-    """Every documented transfer type between the account's own wallets, all pages."""
-    data = auditor.data
-    first = max(data.start, data.end - ASSET_TRANSFER_HISTORY_MS + 1)
-    if first > data.start:
-        data.notes.append(f"wallet transfers before {day(first)}: Binance keeps only the last 6 months")
-    queries: list[dict[str, Any]] = [{"type": kind} for kind in TRANSFER_TYPES + LEGACY_TRANSFER_TYPES]
+def _isolated_queries(auditor: Auditor, seen: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The isolated-margin types, per pair of the account's isolated margin account. Funds reach isolated margin
+    only through cross margin, so the account is read only when margin shows: a transfer touching MARGIN, or a
+    margin wallet with a balance."""
+    wallets = auditor.data.wallets.get("wallets") or []
+    in_margin = any("MARGIN" in row.get("type", "").replace("PORTFOLIO_MARGIN", "") for row in seen) or any(
+        "margin" in str(w.get("walletName", "")).lower() and float(w.get("balance") or 0) for w in wallets
+    )
+    if not in_margin:
+        return []
     isolated = auditor.read("sapi_get_margin_isolated_account", {}, "isolated margin account", optional=True)
     pairs = sorted({row["symbol"] for row in (isolated or {}).get("assets", [])})
+    queries: list[dict[str, Any]] = []
     for pair in pairs:
         queries.append({"type": ISOLATED_TRANSFER_TYPES[0], "fromSymbol": pair})
         queries.append({"type": ISOLATED_TRANSFER_TYPES[1], "toSymbol": pair})
@@ -128,11 +132,26 @@ def asset_transfers(auditor: Auditor) -> None:
             for other in pairs
             if other != pair
         )
+    return queries
+
+
+def _read_transfers(auditor: Auditor, queries: list[dict[str, Any]], first: int) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for number, params in enumerate(queries, start=1):
         auditor.progress("transfers", number, len(queries))
-        for lo, hi in windows(first, data.end, ASSET_TRANSFER_HISTORY_MS):
+        for lo, hi in windows(first, auditor.data.end, ASSET_TRANSFER_HISTORY_MS):
             rows.extend(_transfer_pages(auditor, params, lo, hi, params["type"] in LEGACY_TRANSFER_TYPES))
+    return rows
+
+
+def asset_transfers(auditor: Auditor) -> None:
+    """Every documented transfer type between the account's own wallets, all pages."""
+    data = auditor.data
+    first = max(data.start, data.end - ASSET_TRANSFER_HISTORY_MS + 1)
+    if first > data.start:
+        data.notes.append(f"wallet transfers before {day(first)}: Binance keeps only the last 6 months")
+    rows = _read_transfers(auditor, [{"type": kind} for kind in TRANSFER_TYPES + LEGACY_TRANSFER_TYPES], first)
+    rows += _read_transfers(auditor, _isolated_queries(auditor, rows), first)
     data.transfers.extend(unique(rows, "tranId"))
 
 
