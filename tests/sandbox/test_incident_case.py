@@ -9,7 +9,7 @@ import sys
 from keyguard.evidence.manifest import verify_case
 from keyguard.exchange.client import BinanceClient
 from keyguard.exchange.credentials import Credential
-from keyguard.incident.runbook import run_incident
+from keyguard.incident.runbook import Person, run_incident
 
 
 def test_incident_writes_a_sealed_case_with_reports(sandbox, tmp_path):
@@ -17,7 +17,7 @@ def test_incident_writes_a_sealed_case_with_reports(sandbox, tmp_path):
     client = BinanceClient(Credential(entry["api_key"], entry["secret"]), sandbox.base_url, sleep=lambda s: None)
     case = tmp_path / "case"
     case.mkdir()
-    result = run_incident(client, case, confirm=lambda q: True, since_days=7)
+    result = run_incident(client, case, Person(confirm=lambda q: True), since_days=7)
     names = {p.relative_to(case).as_posix() for p in case.rglob("*") if p.is_file()}
     assert {
         "containment-log.jsonl",
@@ -42,9 +42,9 @@ def test_incident_writes_a_sealed_case_with_reports(sandbox, tmp_path):
     assert (case / "report.html").read_text().count("<svg") >= 2  # balances and the timeline at least
     (case / "trades.csv").write_text("tampered\n")
     (case / "extra.txt").write_text("x")
-    (case / "police-report.md").unlink()
+    (case / "balances.csv").unlink()
     check = verify_case(case)
-    assert (check.changed, check.added, check.missing) == (["trades.csv"], ["extra.txt"], ["police-report.md"])
+    assert (check.changed, check.added, check.missing) == (["trades.csv"], ["extra.txt"], ["balances.csv"])
     done = subprocess.run(
         [sys.executable, "-m", "keyguard", "evidence", "verify", str(case)], capture_output=True, text=True, timeout=60
     )
@@ -111,7 +111,7 @@ def test_all_keys_responds_for_every_inventory_key_from_the_vault(sandbox, tmp_p
                 "--profile",
                 "read-only",
             ],
-            env={**env, "BINANCE_API_KEY": entry["api_key"], "BINANCE_API_SECRET": secret},
+            env={**env, "BINANCE_API_KEY": entry["api_key"], **_secret_env(entry, tmp_path)},
             check=True,
             capture_output=True,
         )
@@ -139,14 +139,34 @@ def test_all_keys_responds_for_every_inventory_key_from_the_vault(sandbox, tmp_p
     assert verify_case(tmp_path / "case" / "grid").intact and verify_case(tmp_path / "case" / "reader").intact
 
 
-def test_drill_audits_with_another_key_when_the_leaked_one_is_the_reader(tmp_path):
+def _secret_env(entry: dict, folder) -> dict[str, str]:
+    """An HMAC secret in the environment; a private key only from a file (as keyguard accepts them)."""
+    if entry.get("secret"):
+        return {"BINANCE_API_SECRET": entry["secret"]}
+    pem = folder / f"{entry['label']}.pem"
+    pem.write_text(entry["private_key_pem"])
+    return {"BINANCE_PRIVATE_KEY_FILE": str(pem)}
+
+
+def test_drill_audits_with_another_key_when_the_person_gives_one(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "keyguard", "drill", "leaked-readonly", "--out", str(tmp_path / "drill")],
+        [
+            sys.executable,
+            "-m",
+            "keyguard",
+            "drill",
+            "leaked-readonly",
+            "--audit-key",
+            "--delete-after",
+            "0",
+            "--out",
+            str(tmp_path / "drill"),
+        ],
         capture_output=True,
         text=True,
         timeout=240,
         env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", "HOME": str(tmp_path)},
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    audit = next(line for line in done.stdout.splitlines() if "audit:" in line)
-    assert "0 trades" not in audit and "0 errors" in audit
+    audit = next(line for line in done.stdout.splitlines() if "audit: complete" in line)
+    assert "audit key" in done.stdout and " 0 trades" not in audit

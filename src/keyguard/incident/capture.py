@@ -96,7 +96,8 @@ def complete_audit(
         f"{state}: {checkpoint.count()} answers, {sum(len(t) for t in data.trades.values())} trades on "
         f"{len(data.trades)} symbols, {len(data.withdrawals)} withdrawals"
         + (f"; missing: {'; '.join(data.missing[:5])}{' …' if len(data.missing) > 5 else ''}" if data.missing else "")
-        + (f"; {len(data.errors)} errors" if data.errors else ""),
+        + (f"; {len(data.errors)} errors" if data.errors else "")
+        + f"; read with {', then '.join(readers) or 'no key'}",
         ok=state == "complete",
     )
     return AuditOutcome(data, state, readers)
