@@ -186,9 +186,10 @@ def test_snapshot_type_is_required_and_an_enum(theft):
 def test_deposit_and_withdrawal_windows_are_less_than_90_days(theft):
     end = now(theft)
     for path in ("/sapi/v1/capital/deposit/hisrec", "/sapi/v1/capital/withdraw/history"):
-        rejected(signed(theft, path, "victim-bot", {"startTime": end - 90 * DAY, "endTime": end}), -1127)
+        too_long = signed(theft, path, "victim-bot", {"startTime": end - 90 * DAY, "endTime": end})
+        rejected(too_long, -4047, "Time interval must be within 0-90 days")
         ok(signed(theft, path, "victim-bot", {"startTime": end - 90 * DAY + 1, "endTime": end}))
-        rejected(signed(theft, path, "victim-bot", {"startTime": end - 91 * DAY}), -1127)  # endTime defaults to now
+        rejected(signed(theft, path, "victim-bot", {"startTime": end - 91 * DAY}), -4047)  # endTime defaults to now
 
 
 def test_deposit_history_pages_with_offset_and_limit(theft):
@@ -204,7 +205,7 @@ def test_deposit_history_pages_with_offset_and_limit(theft):
 def test_withdrawal_history_with_withdraw_order_id_and_id_list(theft):
     end = now(theft)
     week = {"withdrawOrderId": "x", "startTime": end - 7 * DAY, "endTime": end}
-    rejected(signed(theft, "/sapi/v1/capital/withdraw/history", "victim-bot", week), -1127)
+    rejected(signed(theft, "/sapi/v1/capital/withdraw/history", "victim-bot", week), -4047)
     ok(signed(theft, "/sapi/v1/capital/withdraw/history", "victim-bot", {**week, "startTime": end - 7 * DAY + 1}))
     ids = ",".join(f"id{i}" for i in range(46))
     rejected(signed(theft, "/sapi/v1/capital/withdraw/history", "victim-bot", {"idList": ids}), -1100)
@@ -293,8 +294,8 @@ def test_master_only_endpoints_refuse_a_sub_account_key(theft):
         ("/sapi/v1/sub-account/list", {}),
         ("/sapi/v1/sub-account/subAccountApi/ipRestriction", {"email": "x@y", "subAccountApiKey": "k"}),
     ):
-        rejected(signed(theft, path, "victim-sub-key", params), 100001002, "Unsupported operation")
-    rejected(signed(theft, "/sapi/v1/sub-account/transfer/subUserHistory", "victim-bot"), 100001002)
+        rejected(signed(theft, path, "victim-sub-key", params), -4006, "Support main account only.")
+    rejected(signed(theft, "/sapi/v1/sub-account/transfer/subUserHistory", "victim-bot"), -4006)
 
 
 def test_sub_account_list_returns_one_per_page_by_default(theft):

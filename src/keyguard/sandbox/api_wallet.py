@@ -99,7 +99,7 @@ def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
 
     def capital_window(call: Call, days: int) -> tuple[int, int]:
         """Deposit/withdraw history: default the last 90 days; startTime-endTime "must be less than 90 days"."""
-        return rules.window(call, default_ms=days * DAY_MS, max_ms=days * DAY_MS)
+        return rules.window(call, default_ms=days * DAY_MS, max_ms=days * DAY_MS, too_long=rules.capital_interval)
 
     def offset_limit(rows: list, call: Call) -> list:
         """At most `limit` rows (default 1000, max 1000) from `offset` (default 0): page until fewer come back."""

@@ -7,7 +7,7 @@ CHANGELOG: "all API requests that accept `startTime` and `endTime` allow the par
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from keyguard.sandbox.errors import BinanceError
@@ -28,8 +28,14 @@ def bad_combination() -> BinanceError:
 
 
 def master_only() -> BinanceError:
-    # Not documented; the answer reported for sub-account calls made with a non-master key (binance-connector-php#9).
-    return BinanceError(100001002, "Unsupported operation", 400)
+    # The sapi Error Codes page's -4006 CAPITAL_ONLY_SUPPORT_PRIMARY_ACCOUNT; Binance does not say per endpoint
+    # what a sub-account key gets (binance-connector-php#9 reports 100001002 "Unsupported operation").
+    return BinanceError(-4006, "Support main account only.", 400)
+
+
+def capital_interval() -> BinanceError:
+    # The sapi Error Codes page's -4047 CAPITAL_DATE_INTERVAL_LIMIT (also in ccxt's binance exceptions map).
+    return BinanceError(-4047, "Time interval must be within 0-90 days", 400)
 
 
 def bounded(call: Call, name: str, default: int, low: int, high: int) -> int:
@@ -51,6 +57,7 @@ def window(
     max_ms: int | None = None,
     strict: bool = True,
     horizon_ms: int | None = None,
+    too_long: Callable[[], BinanceError] = lookup_too_big,
 ) -> tuple[int, int]:
     """The inclusive [start, end] a /sapi history call covers.
 
@@ -69,7 +76,7 @@ def window(
             start = end - default_ms
         assert start is not None
         if max_ms is not None and (end - start >= max_ms if strict else end - start > max_ms):
-            raise lookup_too_big()
+            raise too_long()
     if horizon_ms is not None:
         start = max(start, call.now - horizon_ms)
     return start, end
