@@ -352,3 +352,9 @@ def test_earn_positions_page_with_size_at_most_100(theft):
         assert ok(signed(theft, path, "victim-bot", {"size": 100}))["total"] == 1
         rejected(signed(theft, path, "victim-bot", {"size": 101}), -1100)
         assert ok(signed(theft, path, "victim-bot", {"current": 2}))["rows"] == []
+
+
+def test_isolated_margin_account_takes_at_most_5_symbols(theft):
+    path = "/sapi/v1/margin/isolated/account"
+    assert ok(signed(theft, path, "victim-bot", {"symbols": "BTCUSDT,ETHUSDT"}))["assets"] == []
+    rejected(signed(theft, path, "victim-bot", {"symbols": "A,B,C,D,E,F"}), -1100)

@@ -436,6 +436,14 @@ def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
         ]
         return _page(rows, call)
 
+    def isolated_margin(call: Call) -> dict:
+        """No sandbox account holds isolated margin: the documented shape, with no pairs."""
+        symbols = [x for x in (call.get("symbols") or "").split(",") if x]
+        if len(symbols) > 5:  # "Max 5 symbols can be sent; separated by ','" (swagger); code not documented
+            raise errors.BinanceError(-1100, "Illegal characters found in parameter 'symbols'; legal range is '1-5'.")
+        zero = "0.00000000"
+        return {"assets": [], "totalAssetOfBtc": zero, "totalLiabilityOfBtc": zero, "totalNetAssetOfBtc": zero}
+
     def restrictions(call: Call) -> dict:
         assert call.key
         return call.key.restrictions()
@@ -484,4 +492,5 @@ def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
         Endpoint("GET", "/sapi/v1/asset/wallet/balance", SIGNED, 60, wallet_balance, READ),
         Endpoint("GET", "/sapi/v1/simple-earn/flexible/position", SIGNED, 150, flexible, READ),
         Endpoint("GET", "/sapi/v1/simple-earn/locked/position", SIGNED, 150, locked, READ),
+        Endpoint("GET", "/sapi/v1/margin/isolated/account", SIGNED, 10, isolated_margin, READ),
     ]
