@@ -250,3 +250,31 @@ def test_withdrawn_and_moved_assets_are_valued_in_usdt(tmp_path):
     assert {"BTCUSDT", "BNBUSDT"} <= set(data.klines)  # withdrawn BTC, BNB moved to the sub-account
     starts = [p["startTime"] for m, p, _ in checkpoint.all() if m == "public_get_klines" and p["symbol"] == "BTCUSDT"]
     assert len(starts) == len(set(starts))  # fetched once
+
+
+def test_transfers_flagged_by_direction_for_master_and_sub_account_keys(tmp_path):
+    """Money out of the audited account is flagged, money in is not: the master's transfer to its sub-account
+    (the theft), and a sub-account key's own transfer back to the master, within the window."""
+    from keyguard.incident.detect import detect
+
+    back = "90500002"
+
+    def prepare(ledger, end):
+        ledger.wallet.append(
+            WalletRecord(
+                "sub_transfer", back, "victim", "USDT", Decimal(50), end - DAY_MS,
+                {"fromEmail": "victim-sub@sandbox.invalid", "toEmail": "victim@sandbox.invalid", "clientTranId": "",
+                 "fromAccountType": "SPOT", "toAccountType": "SPOT"},
+            )
+        )  # fmt: skip
+
+    with sandbox("withdrawal-theft", prepare) as audit:
+        master = audit.run(tmp_path / "master.sqlite", days=7)
+        sub = audit.run(tmp_path / "sub.sqlite", days=7, label="victim-sub-key")
+        theft = {str(t) for t in audit.built.truth["transfer_ids"]}
+    start = audit.end - 7 * DAY_MS
+    flagged_master = {f.ref["id"] for f in detect(master, start).flags if f.kind == "transfer"}
+    flagged_sub = {f.ref["id"] for f in detect(sub, start).flags if f.kind == "transfer"}
+    assert master.sub_account_emails == ["victim-sub@sandbox.invalid"]
+    assert flagged_master == theft  # the transfer back into the master is money in
+    assert flagged_sub == {back}  # for the sub-account, the theft's transfer was money in

@@ -127,6 +127,7 @@ class AuditData:
     transfers: list[dict[str, Any]] = field(default_factory=list)  # /sapi/v1/asset/transfer rows, every type
     sub_transfers: list[dict[str, Any]] = field(default_factory=list)  # master key: universalTransfer rows
     sub_user_transfers: list[dict[str, Any]] = field(default_factory=list)  # sub-account key: subUserHistory rows
+    sub_account_emails: list[str] = field(default_factory=list)  # a master key: its sub-accounts
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what this key may not read (futures without permission)
     missing: list[str] = field(default_factory=list)  # offline: what the audit would have read

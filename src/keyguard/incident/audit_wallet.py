@@ -219,6 +219,7 @@ def sub_account_transfers(auditor: Auditor) -> None:
     if emails is None and len(data.missing) > missing:
         return  # offline, and the list was never read: nothing more can be said
     if emails is not None:
+        data.sub_account_emails = list(emails)
         directions = [{}] + [{side: email} for email in emails for side in ("fromEmail", "toEmail")]
         rows = [
             row

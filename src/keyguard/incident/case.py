@@ -11,6 +11,7 @@ from typing import Any
 from keyguard.incident.actions import ActionLog
 from keyguard.incident.audit import AuditData, Checkpoint
 from keyguard.incident.detect import Detection, Flag
+from keyguard.incident.transfers import account_transfers
 from keyguard.incident.valuation import Loss, assess
 
 
@@ -79,18 +80,7 @@ def write_tables(case: Path, data: AuditData, detection: Detection) -> None:
         case / "transfers.csv",
         ["time_utc", "id", "kind", "asset", "amount", "from", "to"],
         [[iso(t["timestamp"]), t["tranId"], t["type"], t["asset"], t["amount"], "", ""] for t in data.transfers]
-        + [
-            [
-                iso(t["createTimeStamp"]),
-                t["tranId"],
-                "SUB_ACCOUNT",
-                t["asset"],
-                t["amount"],
-                t["fromEmail"],
-                t["toEmail"],
-            ]
-            for t in data.sub_transfers
-        ],
+        + [[iso(t.time), t.id, "SUB_ACCOUNT", t.asset, t.amount, t.source, t.target] for t in account_transfers(data)],
     )
     _csv(
         case / "balances.csv",

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from keyguard.incident.audit import AuditData
+from keyguard.incident.transfers import account_transfers
 
 HOUR_MS = 3_600_000
 PRICE_DEVIATION = 0.30  # a trade 30% away from the market is not an ordinary fill
@@ -140,17 +141,14 @@ def detect(data: AuditData, window_start: int) -> Detection:
                     when,
                 )
             )
-    for transfer in data.sub_transfers:
-        if transfer["createTimeStamp"] >= window_start:
+    for transfer in account_transfers(data):
+        if transfer.outgoing and transfer.time >= window_start:
             result.flags.append(
                 Flag(
                     "transfer",
-                    {"id": str(transfer["tranId"])},
-                    [
-                        f"{transfer['amount']} {transfer['asset']} moved from {transfer['fromEmail']} to "
-                        f"{transfer['toEmail']}"
-                    ],
-                    transfer["createTimeStamp"],
+                    {"id": transfer.id},
+                    [f"{transfer.amount:g} {transfer.asset} moved from {transfer.source} to {transfer.target}"],
+                    transfer.time,
                 )
             )
     result.flags.sort(key=lambda f: f.time)

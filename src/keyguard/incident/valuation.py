@@ -10,6 +10,7 @@ from typing import Any
 
 from keyguard.incident.audit import AuditData
 from keyguard.incident.detect import PRICE_DEVIATION, Detection, Flag
+from keyguard.incident.transfers import account_transfers
 
 HOUR_MS = 3_600_000
 USD_STABLE = frozenset({"USDT", "FDUSD", "USDC", "BUSD", "TUSD", "DAI"})
@@ -125,7 +126,7 @@ def _trade_loss(data: AuditData, flag: Flag, trade: dict[str, Any]) -> Loss | No
 def assess(data: AuditData, detection: Detection) -> LossAssessment:
     trades = {(symbol, t["id"]): t for symbol, rows in data.trades.items() for t in rows}
     withdrawals = {w["id"]: w for w in data.withdrawals}
-    transfers = {str(t["tranId"]): t for t in data.sub_transfers}
+    transfers = {t.id: t for t in account_transfers(data)}
     result = LossAssessment()
     for flag in detection.flags:
         item: Loss | None = None
@@ -146,15 +147,14 @@ def assess(data: AuditData, detection: Detection) -> LossAssessment:
             )
         elif flag.kind == "transfer" and flag.ref["id"] in transfers:
             t = transfers[flag.ref["id"]]
-            amount = float(t["amount"])
             item = Loss(
                 "transfer",
                 flag.time,
-                t["asset"],
-                amount,
-                usdt_value(data, t["asset"], amount, flag.time),
-                f"moved {amount:g} {t['asset']} from {t['fromEmail']} to {t['toEmail']}",
-                {"id": flag.ref["id"], "to": t["toEmail"]},
+                t.asset,
+                t.amount,
+                usdt_value(data, t.asset, t.amount, flag.time),
+                f"moved {t.amount:g} {t.asset} from {t.source} to {t.target}",
+                {"id": flag.ref["id"], "to": t.target},
             )
         if item is not None:
             result.items.append(item)
