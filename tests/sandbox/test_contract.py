@@ -90,13 +90,7 @@ def test_public_market_data(theft):
         "/sapi/v1/account/status",
         "/sapi/v1/account/apiTradingStatus",
         "/sapi/v1/asset/wallet/balance",
-        pytest.param(
-            "/fapi/v2/account",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the sandbox's api_futures.py (not this change's file) omits assets[].marginAvailable",
-            ),
-        ),
+        "/fapi/v2/account",
     ],
 )
 def test_key_and_account_state(theft, path):

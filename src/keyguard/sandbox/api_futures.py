@@ -38,6 +38,9 @@ def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
             }
             for a, v in sorted(acct.futures.items())
         ]
+        if version == 2:  # v2 rows say whether the asset may be used as margin (multi-assets mode); v3 dropped it
+            for row in assets:
+                row["marginAvailable"] = True
         body = {
             "totalInitialMargin": "0.00000000",
             "totalMaintMargin": "0.00000000",
