@@ -19,6 +19,14 @@ from pathlib import Path
 from keyguard.exchange.client import BinanceClient
 from keyguard.exchange.credentials import Credential
 from keyguard.incident.audit import DAY_MS, Auditor, Checkpoint
+from keyguard.incident.audit_rules import (
+    LEGACY_TRANSFER_TYPES,
+    SUB_TRANSFER_SPAN_MS,
+    TRANSFER_TYPES,
+    WALLET_HISTORY_SPAN_MS,
+    windows,
+)
+from keyguard.incident.audit_wallet import ADDRESS_HISTORY_MS
 from keyguard.incident.detect import detect
 from keyguard.sandbox.scenario import ScenarioBuilder, load_spec
 from keyguard.sandbox.server import SandboxServer
@@ -39,6 +47,9 @@ WEIGHTS = {
     "fapiprivatev2_get_account": 5,
     "sapi_get_simple_earn_flexible_position": 150,
     "sapi_get_simple_earn_locked_position": 150,
+    "sapi_get_sub_account_list": 1,
+    "sapi_get_sub_account_transfer_subuserhistory": 1,
+    "sapi_get_margin_isolated_account": 10,
 }
 
 
@@ -79,16 +90,16 @@ def cost() -> None:
         seconds = time.perf_counter() - started
         used = sum(WEIGHTS.get(method, 0) for method, _, _ in checkpoint.all())
         refused = built.exchange.limiter.refused
-    fixed = sum(
-        WEIGHTS[m]
-        for m in (
-            "private_get_account",
-            "sapi_get_accountsnapshot",
-            "public_get_exchangeinfo",
-            "sapi_get_sub_account_universaltransfer",
-        )
+    start = end - 90 * DAY_MS
+    history_windows = len(windows(start - ADDRESS_HISTORY_MS, end, WALLET_HISTORY_SPAN_MS))
+    sub_windows = len(windows(start, end, SUB_TRANSFER_SPAN_MS))
+    subs = 1  # the scenario's master has one sub-account: the default query plus from and to it, each window
+    fixed = sum(WEIGHTS[m] for m in ("private_get_account", "sapi_get_accountsnapshot", "public_get_exchangeinfo"))
+    fixed += history_windows * (
+        WEIGHTS["sapi_get_capital_withdraw_history"] + WEIGHTS["sapi_get_capital_deposit_hisrec"]
     )
-    fixed += 2 * WEIGHTS["sapi_get_capital_withdraw_history"] + 2 + 6  # two 90-day windows each, six transfer types
+    fixed += (len(TRANSFER_TYPES) + len(LEGACY_TRANSFER_TYPES)) * WEIGHTS["sapi_get_asset_transfer"]
+    fixed += WEIGHTS["sapi_get_sub_account_list"] + sub_windows * (1 + 2 * subs)
     per_symbol = sum(
         WEIGHTS["private_get_mytrades"] * math.ceil(len(t) / 1000)
         + WEIGHTS["private_get_allorders"] * math.ceil(len(data.orders.get(s, [])) / 1000)
