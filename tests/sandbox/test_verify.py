@@ -39,10 +39,14 @@ def test_whitelisted_ed25519_key_is_ok_and_withdrawal_key_is_critical(sandbox):
 
 def test_deleted_and_ip_refused_keys_are_dead_not_unknown(sandbox):
     sandbox.admin("keys/victim-bot/delete")
-    assert verify(_client(sandbox, "victim-bot")).status == "dead"
+    deleted = verify(_client(sandbox, "victim-bot"))
+    assert deleted.status == "dead"
     other_ip = _client(sandbox, "victim-ed25519")
     other_ip._exchange.session = session_from("127.0.0.2")
-    assert verify(other_ip).status == "dead"
+    refused = verify(other_ip)
+    assert refused.status == "dead"
+    wording = "Binance rejects this key from this machine; confirm in API Management that it is gone"
+    assert deleted.reasons[0] == refused.reasons[0] == wording
 
 
 def test_rate_limit_storm_clock_skew_and_outage(sandbox):
