@@ -94,6 +94,14 @@ def test_server_errors_on_500_and_without_body_are_retried_too(sandbox):
     assert down.status == "unknown" and "could not verify" in down.reasons[0]
 
 
+def test_timeouts_are_retried_then_unknown(sandbox):
+    client, sleeps = _client(sandbox, max_retries=1, timeout_seconds=0.3)
+    sandbox.admin("faults", {"timeout_rate": 1.0, "timeout_ms": 1500})
+    result = verify(client)
+    assert result.status == "unknown" and "no answer (RequestTimeout)" in result.reasons[0]
+    assert client.stats.calls == 2 and sleeps == [0.5]
+
+
 def test_an_unknown_outcome_is_not_repeated_for_a_post(sandbox):
     client, sleeps = _client(sandbox)
     sandbox.admin("faults", {"error_rate": 1.0})
