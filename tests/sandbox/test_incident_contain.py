@@ -106,3 +106,18 @@ def test_master_account_locks_a_leaked_sub_account_key(sandbox):
     from keyguard.posture.verify import verify
 
     assert verify(sub_client).status == "dead"  # from here it is refused now
+
+
+def test_a_cancel_whose_answer_was_lost_is_not_reported_as_failed(sandbox):
+    """Binance: a 5xx leaves the execution status unknown. The cancel went through, its answer was lost, the
+    retry finds nothing to cancel (-2011): the orders are gone, and containment says so."""
+    _leave_open_orders(sandbox, "victim-bot")
+    entry = sandbox.credentials["victim-bot"]
+    client = BinanceClient(Credential(entry["api_key"], entry["secret"]), sandbox.base_url, sleep=lambda s: None)
+    sandbox.admin("faults", {"lost_answers": 1})
+    log = ActionLog()
+    result = contain(client, log, confirm=lambda question: True)
+    assert sandbox.exchange.ledger.open_orders("victim") == []
+    assert result.cancelled == {"BTCUSDT": 1, "ETHUSDT": 2}
+    assert all(a.ok for a in log.actions if a.action.startswith("cancel open orders on"))
+    assert "the retried request found none left" in log.actions[3].result

@@ -103,13 +103,16 @@ def _score(console: Console, truth: dict, true_loss: float, result, case: Path) 
     flagged = detection.flagged_trade_ids()
     withdrawals = set(truth.get("withdrawal_ids", []))
     flagged_withdrawals = detection.flagged_withdrawal_ids()
+    transfers = {str(t) for t in truth.get("transfer_ids", [])}
+    flagged_transfers = {f.ref["id"] for f in detection.flags if f.kind == "transfer"}
     flags = json.loads((case / "flags.json").read_text("utf-8"))
     console.print(
         f"score: {len(attack_trades & flagged)}/{len(attack_trades)} attack trades flagged, "
         f"{len(flagged - attack_trades)} other trades flagged, "
-        f"{len(withdrawals & flagged_withdrawals)}/{len(withdrawals)} attack withdrawals flagged; "
+        f"{len(withdrawals & flagged_withdrawals)}/{len(withdrawals)} attack withdrawals and "
+        f"{len(transfers & flagged_transfers)}/{len(transfers)} attack transfers flagged; "
         f"audit {result.audit_state}; total loss "
         + (f"{flags['total_loss_usdt']:,.2f}" if flags.get("total_loss_usdt") is not None else "not known")
         + f" USDT (the scenario's true loss: {true_loss:,.2f} USDT)"
     )
-    return len(attack_trades - flagged) + len(withdrawals - flagged_withdrawals)
+    return len(attack_trades - flagged) + len(withdrawals - flagged_withdrawals) + len(transfers - flagged_transfers)

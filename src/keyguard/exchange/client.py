@@ -187,6 +187,11 @@ class BinanceClient:
                 if isinstance(url, str)
             }
 
+    @classmethod
+    def public_data(cls, base_url: str | None = None) -> BinanceClient:
+        """A client with no key: Binance's public market data (exchange info, klines) needs none."""
+        return cls(Credential("", ""), base_url)
+
     # --- typed calls -----------------------------------------------------------------------------
     def api_restrictions(self) -> dict[str, Any]:
         return self.call("sapi_get_account_apirestrictions")

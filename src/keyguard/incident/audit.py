@@ -139,8 +139,17 @@ class AuditData:
 
 
 class Auditor:
-    def __init__(self, client: BinanceClient | None, checkpoint: Checkpoint, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        client: BinanceClient | None,
+        checkpoint: Checkpoint,
+        progress: Progress | None = None,
+        public: BinanceClient | None = None,
+    ) -> None:
+        """`public`: a client for Binance's public market data (prices need no key), used when `client` is
+        None — so what left the account can still be valued after the key is gone."""
         self.client = client
+        self.public = public
         self.checkpoint = checkpoint
         self.progress = progress or (lambda stage, done, total: None)
         self.data = AuditData(0, 0)
@@ -197,14 +206,17 @@ class Auditor:
         if stored:
             (self.data.notes if stored[0] == "note" else self.data.errors).append(stored[1])
             return None
-        if self.client is None:
+        if self.client is None and not (self.public is not None and method.startswith("public_")):
             self.data.missing.append(what)
             return None
         self.data.calls += 1
         try:
-            answer = self.client.call(method, dict(params))
+            answer = (self.client or self.public).call(method, dict(params))  # type: ignore[union-attr]
         except ExchangeError as error:
-            self._refused(method, params, what, error, optional)
+            if self.client is None:
+                self.data.missing.append(f"{what} (public market data: {error})")
+            else:
+                self._refused(method, params, what, error, optional)
             return None
         self.checkpoint.put(method, params, answer)
         return answer

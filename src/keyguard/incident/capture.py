@@ -76,12 +76,13 @@ def complete_audit(
     captured: AuditData | None,
     readers: list[str],
     ask_reader: Callable[[AuditData], tuple[BinanceClient, str] | None],
+    public: BinanceClient | None = None,
 ) -> AuditOutcome:
     """Finish the audit: as captured if complete, else with a reader key if one is given, else from the
-    checkpoint alone (offline), listing what could not be read."""
+    checkpoint alone (offline, `public` still reading market data), listing what could not be read."""
     data = captured
     if data is None or not data.complete:
-        offline = Auditor(None, checkpoint, progress).collect(start, end)
+        offline = Auditor(None, checkpoint, progress, public).collect(start, end)
         reader = ask_reader(offline) if offline.missing else None
         if reader is not None:
             client, who = reader
@@ -89,7 +90,7 @@ def complete_audit(
             if data is not None:
                 readers.append(who)
         if data is None or not data.complete:
-            data = Auditor(None, checkpoint, progress).collect(start, end)
+            data = Auditor(None, checkpoint, progress, public).collect(start, end)
     state = "complete" if data.complete else ("none" if checkpoint.count() == 0 else "partial")
     log.record(
         "audit",

@@ -16,6 +16,7 @@ DELETE_KEY_STEPS = (
     "Find the key {key} (label shown there) and press Delete; confirm with your 2FA.",
     "If you cannot tell which key leaked, delete every key you do not need right now.",
 )
+UNKNOWN_ORDER = -2011  # Binance's answer to cancelling what is no longer open
 CONFIRM_GONE_STEP = (
     "Binance already rejects this key from this machine ({code}). That is also its answer when this machine's IP "
     "is not on the key's whitelist: confirm in API Management that the key {key} is gone, and delete it if not."
@@ -54,11 +55,23 @@ def cancel_open_orders(client: BinanceClient, log: ActionLog, orders: list[dict]
         try:
             reports = client.call("private_delete_openorders", {"symbol": symbol})
         except ExchangeError as error:
-            log.record(f"cancel open orders on {symbol}", f"failed: {error}", ok=False)
+            left = _still_open(client, symbol) if error.code == UNKNOWN_ORDER else None
+            if left == 0:  # a retry after a 5xx whose first attempt had cancelled them
+                cancelled[symbol] = sum(1 for order in orders if order["symbol"] == symbol)
+                log.record(f"cancel open orders on {symbol}", "cancelled (the retried request found none left)")
+            else:
+                log.record(f"cancel open orders on {symbol}", f"failed: {error}", ok=False)
             continue
         cancelled[symbol] = len(reports)
         log.record(f"cancel open orders on {symbol}", f"{len(reports)} cancelled")
     return cancelled
+
+
+def _still_open(client: BinanceClient, symbol: str) -> int | None:
+    try:
+        return len(client.call("private_get_openorders", {"symbol": symbol}))
+    except ExchangeError:
+        return None
 
 
 def _orders_question(orders: list[dict]) -> str:
@@ -134,7 +147,8 @@ def lock_sub_account_key(master: BinanceClient, sub_account_email: str, api_key:
                 {**who, "ipAddress": ",".join(ip for ip in before if ip != NOWHERE_IP)},
             )
         lock = {**who, "status": "2", "ipAddress": NOWHERE_IP}
-        master.call("sapiv2_post_sub_account_subaccountapi_iprestriction", lock)
+        # adding the same address twice leaves one: safe to retry
+        master.call("sapiv2_post_sub_account_subaccountapi_iprestriction", lock, idempotent=True)
         after = master.call("sapi_get_sub_account_subaccountapi_iprestriction", dict(who)).get("ipList") or []
     except ExchangeError as error:
         log.record("lock sub-account key", f"failed: {error}", ok=False)

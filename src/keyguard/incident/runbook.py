@@ -132,7 +132,10 @@ def run_incident(
             return client, "the leaked key (still live), a second pass"
         return person.ask_audit_key(offline.missing)
 
-    outcome = complete_audit(checkpoint, state.start_ms, state.end_ms, log, person.progress, captured, readers, reader)
+    public = BinanceClient.public_data(client.base_url)
+    outcome = complete_audit(
+        checkpoint, state.start_ms, state.end_ms, log, person.progress, captured, readers, reader, public
+    )
     data = outcome.data
     detection = detect(data, state.start_ms)
     loss = assess(data, detection)

@@ -25,6 +25,9 @@ class Faults:
     burst_418: int = 0  # the next N /api requests: 418, IP banned (binance-api.md §1.5: /api only)
     ban_seconds: int = 120  # Retry-After of burst_418 (Binance bans last 2 minutes to 3 days)
     proxy_401: int = 0  # the next N requests: a bare 401 with an HTML body, as a proxy would answer
+    # the next N signed writes (POST/DELETE) are carried out, then answered with a 5xx: Binance's docs say a 5xx
+    # leaves the execution status unknown ("it could have been a success")
+    lost_answers: int = 0
     rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
 
     def update(self, values: dict[str, Any]) -> None:
@@ -42,8 +45,8 @@ class Faults:
             raise ValueError("error_status must be a 5xx status")
         if not (0 <= merged["error_rate"] <= 1 and 0 <= merged["timeout_rate"] <= 1):
             raise ValueError("error_rate and timeout_rate are shares between 0 and 1")
-        if min(merged["burst_418"], merged["proxy_401"], merged["ban_seconds"]) < 0:
-            raise ValueError("burst_418, proxy_401 and ban_seconds cannot be negative")
+        if min(merged["burst_418"], merged["proxy_401"], merged["ban_seconds"], merged["lost_answers"]) < 0:
+            raise ValueError("burst_418, proxy_401, ban_seconds and lost_answers cannot be negative")
         for name, value in merged.items():
             setattr(self, name, value)
 
