@@ -278,3 +278,22 @@ def test_transfers_flagged_by_direction_for_master_and_sub_account_keys(tmp_path
     assert master.sub_account_emails == ["victim-sub@sandbox.invalid"]
     assert flagged_master == theft  # the transfer back into the master is money in
     assert flagged_sub == {back}  # for the sub-account, the theft's transfer was money in
+
+
+def test_prices_are_read_without_a_key_once_the_key_is_gone(tmp_path):
+    """The withdrawals were captured, the prices to value them were not, and the key is deleted: public
+    market data needs no key, so the offline pass still reads BTCUSDT's hourly prices."""
+    with sandbox("withdrawal-theft") as audit:
+        path = tmp_path / "a.sqlite"
+        captured = audit.run(path, days=7, label="victim-withdraw")
+        assert "BTCUSDT" in captured.klines
+        with sqlite3.connect(path) as db:
+            db.execute("DELETE FROM answers WHERE method = 'public_get_klines'")
+        requests.post(f"{audit.base_url}/_sandbox/keys/victim-withdraw/delete", timeout=10).raise_for_status()
+        start = audit.end - 7 * DAY_MS
+        without_prices = Auditor(None, Checkpoint(path)).collect(start, audit.end)
+        public = Auditor(None, Checkpoint(path), public=BinanceClient.public_data(audit.base_url)).collect(
+            start, audit.end
+        )
+    assert not without_prices.klines.get("BTCUSDT") and without_prices.missing
+    assert public.klines["BTCUSDT"] and public.complete, public.missing + public.errors
