@@ -91,7 +91,8 @@ def complete_audit(
                 readers.append(who)
         if data is None or not data.complete:
             data = Auditor(None, checkpoint, progress, public).collect(start, end)
-    state = "complete" if data.complete else ("none" if checkpoint.count() == 0 else "partial")
+    read_account = any(not method.startswith("public_") for method, _, _ in checkpoint.all())
+    state = "complete" if data.complete else ("partial" if read_account else "none")  # prices alone: nothing
     log.record(
         "audit",
         f"{state}: {checkpoint.count()} answers, {sum(len(t) for t in data.trades.values())} trades on "
