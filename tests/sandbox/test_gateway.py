@@ -221,3 +221,10 @@ def test_bad_fault_settings_are_refused_whole(sandbox):
     )
     assert refused.status_code == 400
     assert sandbox.admin("faults", {})["proxy_401"] == 0
+
+
+def test_admin_api_errors_say_what_was_wrong(sandbox):
+    answer = requests.post(f"{sandbox.base_url}/_sandbox/faults", json={"error_rate": 7}, timeout=10)
+    assert answer.status_code == 400 and "error_rate" in answer.json()["detail"]
+    missing = requests.post(f"{sandbox.base_url}/_sandbox/keys/no-such-key/delete", timeout=10)
+    assert missing.status_code == 404 and "no-such-key" in missing.json()["detail"]

@@ -146,6 +146,8 @@ def create_app(exchange: SandboxExchange) -> FastAPI:
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
         if error.status_code == 405:
             return JSONResponse({"code": -1000, "msg": "Method not allowed for this endpoint."}, status_code=405)
+        if request.url.path.startswith("/_sandbox/"):  # the admin API says what was wrong
+            return JSONResponse({"detail": error.detail}, status_code=error.status_code)
         return JSONResponse({"code": -1000, "msg": "Unknown endpoint."}, status_code=error.status_code)
 
     @app.exception_handler(Exception)
