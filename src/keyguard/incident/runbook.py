@@ -13,9 +13,9 @@ from keyguard.evidence.reports import CaseFacts, CaseStatus, write_reports
 from keyguard.exchange.client import BinanceClient
 from keyguard.incident.actions import ActionLog
 from keyguard.incident.audit import AuditData, Checkpoint, Progress
-from keyguard.incident.capture import Capture, complete_audit, finish_capture
+from keyguard.incident.capture import AuditOutcome, Capture, complete_audit, finish_capture
 from keyguard.incident.case import write_findings, write_raw, write_tables
-from keyguard.incident.case_state import open_case, window_text
+from keyguard.incident.case_state import CaseState, open_case, window_text
 from keyguard.incident.contain import Containment, contain, lock_sub_account_key, poll_until_dead
 from keyguard.incident.detect import Detection, detect
 from keyguard.incident.valuation import assess
@@ -102,27 +102,9 @@ def run_incident(
     log.write(case / LOG_FILE)
 
     checkpoint = Checkpoint(case / "audit.sqlite")
-    captured, readers = None, []
-    if containment.verification.status != "dead":
-        capture = Capture(client, checkpoint, state.start_ms, state.end_ms, person.progress)
-        capture.start()
-        if wait_dead and not containment.confirmed_dead:
-            poller = BinanceClient(key, client.base_url)  # its own connection: ccxt clients are not thread-safe
-            containment.confirmed_dead = poll_until_dead(
-                poller,
-                log,
-                wait_dead,
-                poll_seconds,
-                on_tick=lambda left: person.on_tick(left, checkpoint.count()),
-            )
-            if containment.confirmed_dead:
-                containment.rejected_since = log.actions[-1].time
-        capture.join()
-        captured = finish_capture(capture, log, "the leaked key while it was live")
-        if capture.rejected is not None and not containment.confirmed_dead:
-            containment.confirmed_dead, containment.rejected_since = True, log.actions[-1].time
-        if captured is not None or checkpoint.count():
-            readers.append("the leaked key while it was live")
+    captured, readers = _capture_while_deleting(
+        client, checkpoint, state, containment, log, person, wait_dead, poll_seconds
+    )
     log.write(case / LOG_FILE)
 
     def reader(offline: AuditData) -> tuple[BinanceClient, str] | None:
@@ -136,6 +118,22 @@ def run_incident(
     outcome = complete_audit(
         checkpoint, state.start_ms, state.end_ms, log, person.progress, captured, readers, reader, public
     )
+    detection, manifest_sha256 = _write_case(case, client, checkpoint, state, containment, outcome, log)
+    missing = list(outcome.data.missing)
+    return IncidentResult(case, containment, detection, log, outcome.state, missing, manifest_sha256)
+
+
+def _write_case(
+    case: Path,
+    client: BinanceClient,
+    checkpoint: Checkpoint,
+    state: CaseState,
+    containment: Containment,
+    outcome: AuditOutcome,
+    log: ActionLog,
+) -> tuple[Detection, str]:
+    """Detection, the case folder's files and reports, and the seal (complete or INCOMPLETE)."""
+    key = client.credential
     data = outcome.data
     detection = detect(data, state.start_ms)
     loss = assess(data, detection)
@@ -184,8 +182,38 @@ def run_incident(
     (case / "containment.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     log.record("seal", "complete" if outcome.state == "complete" else f"sealed as INCOMPLETE ({outcome.state})")
     log.write(case / LOG_FILE)
-    manifest_sha256 = seal(case, complete=outcome.state == "complete", missing=list(data.missing))
-    return IncidentResult(case, containment, detection, log, outcome.state, list(data.missing), manifest_sha256)
+    return detection, seal(case, complete=outcome.state == "complete", missing=list(data.missing))
+
+
+def _capture_while_deleting(
+    client: BinanceClient,
+    checkpoint: Checkpoint,
+    state: CaseState,
+    containment: Containment,
+    log: ActionLog,
+    person: Person,
+    wait_dead: float,
+    poll_seconds: float,
+) -> tuple[AuditData | None, list[str]]:
+    """The audit read in the background with the leaked key while the main thread polls until Binance rejects
+    it; returns the capture when it finished, and which keys answers came from."""
+    if containment.verification.status == "dead":
+        return None, []
+    key = client.credential
+    capture = Capture(client, checkpoint, state.start_ms, state.end_ms, person.progress)
+    capture.start()
+    if wait_dead and not containment.confirmed_dead:
+        poller = BinanceClient(key, client.base_url)  # its own connection: ccxt clients are not thread-safe
+        containment.confirmed_dead = poll_until_dead(
+            poller, log, wait_dead, poll_seconds, on_tick=lambda left: person.on_tick(left, checkpoint.count())
+        )
+        if containment.confirmed_dead:
+            containment.rejected_since = log.actions[-1].time
+    capture.join()
+    captured = finish_capture(capture, log, "the leaked key while it was live")
+    if capture.rejected is not None and not containment.confirmed_dead:
+        containment.confirmed_dead, containment.rejected_since = True, log.actions[-1].time
+    return captured, ["the leaked key while it was live"] if captured is not None or checkpoint.count() else []
 
 
 def _account_uid(checkpoint: Checkpoint) -> int | None:
