@@ -57,6 +57,14 @@ def test_vault_add_list_and_file_format(vault_env, tmp_path, canaries):
     assert entries["ed"].secret.startswith("-----BEGIN PRIVATE KEY-----")
 
 
+def test_vault_add_refuses_what_is_not_a_binance_key(vault_env, tmp_path, canaries):
+    for pair in ("abc\ndef\n", f"{canaries.key}\nshort\n", f"{canaries.key[:63]}\n{canaries.secret}\n"):
+        done = _keyguard(vault_env, "vault", "add", "bad", stdin=pair)
+        assert done.returncode == 2 and "64" in done.stderr, done.stderr
+        assert "abc" not in done.stderr and "short" not in done.stderr  # the value is never repeated
+    assert not (tmp_path / "vault.enc").exists()
+
+
 def test_wrong_passphrase_and_damaged_file_lose_nothing(vault_env, tmp_path, canaries, monkeypatch):
     backend = FileBackend(tmp_path / "vault.enc")
     backend.save({"a": new_entry("a", canaries.key, canaries.secret)})
@@ -64,7 +72,8 @@ def test_wrong_passphrase_and_damaged_file_lose_nothing(vault_env, tmp_path, can
     monkeypatch.setenv("KEYGUARD_VAULT_PASSPHRASE", "wrong")
     with pytest.raises(VaultError, match="wrong passphrase"):
         backend.load()
-    wrong = _keyguard({**vault_env, "KEYGUARD_VAULT_PASSPHRASE": "wrong"}, "vault", "add", "b", stdin="k\ns\n")
+    pair = f"{canaries.key[::-1]}\n{canaries.secret[::-1]}\n"
+    wrong = _keyguard({**vault_env, "KEYGUARD_VAULT_PASSPHRASE": "wrong"}, "vault", "add", "b", stdin=pair)
     assert wrong.returncode == 2 and "wrong passphrase" in wrong.stderr
     assert (tmp_path / "vault.enc").read_bytes() == before
     (tmp_path / "vault.enc").write_text("{not json")

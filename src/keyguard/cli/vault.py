@@ -21,15 +21,19 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _read_pair() -> tuple[str, str]:
-    """Key and secret from a prompt without echo, or from two lines (a PEM: the rest) on stdin."""
-    import getpass
+    """Key and secret from a prompt without echo (asked again when malformed), or from two lines (a PEM: the
+    rest) on stdin; both checked to be what Binance issues (CredentialError says why not, never the value)."""
+    from keyguard.exchange.credentials import ask_valid, check_api_key, check_hmac_secret, check_private_key_pem
 
     if sys.stdin.isatty():
-        return getpass.getpass("API key (hidden): ").strip(), getpass.getpass("Secret (hidden): ").strip()
+        return ask_valid("API key (hidden): ", check_api_key), ask_valid("Secret (hidden): ", check_hmac_secret)
     lines = sys.stdin.read().splitlines()
     if len(lines) < 2:
         raise ValueError("give the API key on the first line of stdin and the secret (or PEM) after it")
-    return lines[0].strip(), "\n".join(lines[1:]).strip()
+    secret = "\n".join(lines[1:]).strip()
+    if "PRIVATE KEY" in secret:
+        return check_api_key(lines[0]), check_private_key_pem(secret, "stdin")
+    return check_api_key(lines[0]), check_hmac_secret(secret)
 
 
 @app.command("add")
