@@ -121,3 +121,19 @@ def test_a_cancel_whose_answer_was_lost_is_not_reported_as_failed(sandbox):
     assert result.cancelled == {"BTCUSDT": 1, "ETHUSDT": 2}
     assert all(a.ok for a in log.actions if a.action.startswith("cancel open orders on"))
     assert "the retried request found none left" in log.actions[3].result
+
+
+def test_a_failed_lock_never_logs_the_sub_account_key_and_names_the_ips_it_had(sandbox):
+    """The leaked key travels in the master's request URL; a bare 401 from a proxy puts that URL in the error."""
+    from keyguard.incident.contain import lock_sub_account_key
+
+    leaked, master = sandbox.credentials["victim-sub-key"], sandbox.credentials["victim-bot"]
+    master_client = BinanceClient(Credential(master["api_key"], master["secret"]), sandbox.base_url)
+    sandbox.admin(f"keys/{leaked['api_key']}", {"ip_whitelist": ["198.51.100.7"]})
+    log = ActionLog()
+    assert lock_sub_account_key(master_client, "victim-sub@sandbox.invalid", leaked["api_key"], log)
+    sandbox.admin("faults", {"proxy_401": 3})
+    assert not lock_sub_account_key(master_client, "victim-sub@sandbox.invalid", leaked["api_key"], log)
+    assert log.actions[-1].result.startswith("failed (IP list was [")
+    assert all(leaked["api_key"] not in a.result for a in log.actions)
+    assert sandbox.exchange.keys[leaked["api_key"]].ip_whitelist == ["192.0.2.1"]  # never left unrestricted

@@ -18,6 +18,7 @@ from typing import Any
 
 import ccxt
 
+from keyguard.detect.findings import redact
 from keyguard.exchange.credentials import Credential
 
 DEFAULT_BASE_URL = "https://api.binance.com"
@@ -40,6 +41,7 @@ RATE_LIMITED_STATUSES = (418, 429)
 REPEATABLE_VERBS = ("get", "delete")
 log = logging.getLogger("keyguard.exchange")
 
+_KEY_PARAMETER = re.compile(r"(subAccountApiKey|apiKey)=([A-Za-z0-9]{16,})")  # another key, in a master's URL
 _SIGNATURE = re.compile(r"signature=[^&\s\"']+")
 _DETAIL_CHARS = 300
 
@@ -343,4 +345,5 @@ class BinanceClient:
         ):
             if value:
                 text = text.replace(value, shown)
+        text = _KEY_PARAMETER.sub(lambda m: f"{m.group(1)}={redact(m.group(2).encode())}", text)
         return _SIGNATURE.sub("signature=<redacted>", text)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from keyguard.detect.findings import redact
 from keyguard.exchange.client import BinanceClient, ExchangeError
 from keyguard.incident.actions import ActionLog
 from keyguard.posture.verify import TRADING_FIELDS, Verification, verify
@@ -135,23 +136,26 @@ NOWHERE_IP = "192.0.2.1"
 
 
 def lock_sub_account_key(master: BinanceClient, sub_account_email: str, api_key: str, log: ActionLog) -> bool:
-    """With the master account's key, make a leaked sub-account key usable from nowhere: Binance's POST v2
-    *adds* addresses to the key's list, so the key's existing IPs are deleted first, then the list is read
-    back and logged as it now is."""
+    """With the master account's key, make a leaked sub-account key usable from nowhere. Binance's POST v2
+    *adds* addresses, so the documentation address is added first (the key is never left unrestricted, even
+    if a later call fails), then the key's other IPs are deleted; the list is read back and logged, with the
+    removed addresses, so they can be restored."""
     who = {"email": sub_account_email, "subAccountApiKey": api_key}
+    before: list[str] = []
     try:
         before = master.call("sapi_get_sub_account_subaccountapi_iprestriction", dict(who)).get("ipList") or []
-        if [ip for ip in before if ip != NOWHERE_IP]:
-            master.call(
-                "sapi_delete_sub_account_subaccountapi_iprestriction_iplist",
-                {**who, "ipAddress": ",".join(ip for ip in before if ip != NOWHERE_IP)},
-            )
         lock = {**who, "status": "2", "ipAddress": NOWHERE_IP}
         # adding the same address twice leaves one: safe to retry
         master.call("sapiv2_post_sub_account_subaccountapi_iprestriction", lock, idempotent=True)
+        others = [ip for ip in before if ip != NOWHERE_IP]
+        if others:
+            master.call(
+                "sapi_delete_sub_account_subaccountapi_iprestriction_iplist", {**who, "ipAddress": ",".join(others)}
+            )
         after = master.call("sapi_get_sub_account_subaccountapi_iprestriction", dict(who)).get("ipList") or []
     except ExchangeError as error:
-        log.record("lock sub-account key", f"failed: {error}", ok=False)
+        text = str(error).replace(api_key, redact(api_key.encode()))  # the leaked key rides in the master's URL
+        log.record("lock sub-account key", f"failed (IP list was [{', '.join(before)}]): {text}", ok=False)
         return False
     locked = after == [NOWHERE_IP]
     log.record(

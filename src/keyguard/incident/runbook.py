@@ -96,7 +96,7 @@ def run_incident(
     containment = contain(client, log, person.confirm)
     for change in permission_changes(key.fingerprint, containment.verification.to_dict()):
         log.record("permission change", change, ok=False)
-    if master and containment.verification.status != "dead":
+    if master:  # also when Binance rejects the key from here: it may be whitelisted to the thief's server
         lock_sub_account_key(master[0], master[1], key.api_key, log)
     person.on_guidance(containment.guidance)
     log.write(case / LOG_FILE)
