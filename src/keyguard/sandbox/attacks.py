@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
 
+from keyguard.sandbox.bots import BotOrder, Writer, client_order_id, lot, tick
 from keyguard.sandbox.ledger import WalletRecord
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ class _Script:
         self.ledger = builder.ledger
         self.spec = spec
         self.time = builder.now - int(float(spec.get("hours_ago", 2)) * HOUR_MS)
+        self.time = max(self.time, builder.attack_clock)  # combined attacks follow each other
         self.start = self.time
         label = spec.get("key")
         key = next((k for k in builder.keys if k.label == label), None)
@@ -42,7 +44,10 @@ class _Script:
 
     def order(self, account: str, symbol: str, side: str, kind: str, qty: Decimal, price: Decimal | None) -> int:
         before = len(self.ledger.trades[symbol])
-        order = self.ledger.place_order(account, symbol, side, kind, qty, price, "GTC", self.tick())
+        time = self.tick()
+        style = self.spec.get("client_ids")
+        cid = client_order_id(self.builder.rng, style, side, self.ledger.symbols[symbol], time) if style else None
+        order = self.ledger.place_order(account, symbol, side, kind, qty, price, "GTC", time, cid)
         if account == self.victim.name:
             self.truth["order_ids"].append(order.order_id)
         self.truth.setdefault("attacker_order_ids", [])
@@ -54,14 +59,20 @@ class _Script:
         return order.order_id
 
     def finish(self, kind: str) -> None:
+        """Records this attack's window; truth["attack"] spans all of a combination's attacks."""
+        attacks = self.truth.setdefault("attacks", [])
+        attacks.append({"type": kind, "start": self.start, "end": self.time, "key": self.spec.get("key")})
+        self.builder.attack_clock = self.time + STEP_MS
         self.truth["attack"] = {
-            "type": kind,
-            "start": self.start,
-            "end": self.time,
+            "type": "+".join(a["type"] for a in attacks),
+            "start": min(a["start"] for a in attacks),
+            "end": max(a["end"] for a in attacks),
             "victim": self.victim.name,
             "attacker": self.attacker.name,
-            "key": self.spec.get("key"),
+            "key": attacks[0]["key"],
         }
+        if len(attacks) > 1:
+            self.truth["attack"]["keys"] = list(dict.fromkeys(a["key"] for a in attacks))
 
 
 def wash_trade_theft(builder: ScenarioBuilder, spec: dict[str, Any]) -> None:
@@ -152,6 +163,71 @@ def _transfer_to_sub_account(builder: ScenarioBuilder, script: _Script, move: di
     script.truth["transfer_ids"].append(tran_id)
 
 
+def sub_account_transfer(builder: ScenarioBuilder, spec: dict[str, Any]) -> None:
+    """Move a share of one asset to the victim's own sub-account (a master account may; the attacker then
+    uses a key of the sub-account, or its login, to take it from there)."""
+    script = _Script(builder, spec)
+    _transfer_to_sub_account(builder, script, spec)
+    script.finish("sub-account-transfer")
+
+
+def dump(builder: ScenarioBuilder, spec: dict[str, Any]) -> None:
+    """Dump the victim's holdings of a thinly traded coin into the attacker's bids far below the market: the
+    attacker first sells into the honest bids, then bids low, and the victim's key sells at market."""
+    from keyguard.sandbox.scenario import ScenarioError
+
+    script = _Script(builder, spec)
+    ledger, victim, attacker = script.ledger, script.victim, script.attacker
+    symbol = ledger.symbols[spec["symbol"]]
+    if symbol.name in ledger.replenished_symbols:
+        raise ScenarioError(f"{builder.source}:{spec.get('__line__', '?')}: dump needs a thin book (liquid: false)")
+    for _, _, resting in list(ledger.books[symbol.name].bids):
+        attacker.balance(symbol.base).free += resting.remaining  # the attacker brings coins of its own
+        script.order(attacker.name, symbol.name, "SELL", "LIMIT", resting.remaining, resting.price)
+    qty = lot(victim.balance(symbol.base).free * Decimal(str(spec.get("share", 0.95))))
+    price = tick(builder.prices[symbol.name][-1] * Decimal(str(spec.get("price_ratio", 0.5))))
+    attacker.balance(symbol.quote).free += price * qty
+    script.order(attacker.name, symbol.name, "BUY", "LIMIT", qty, price)
+    script.order(victim.name, symbol.name, "SELL", "MARKET", qty, None)
+    script.finish("dump")
+
+
+def drip_events(builder: ScenarioBuilder, spec: dict[str, Any], end: int) -> list[tuple[int, str, Any]]:
+    """A slow drip, written into the history: once an hour for `hours` hours up to `end`, the victim's key buys
+    a small amount from the attacker at `markup` times the market, among the account's ordinary trades."""
+    script = _Script(builder, spec)
+    symbol = builder.ledger.symbols[spec["symbol"]]
+    markup = Decimal(str(spec.get("markup", 1.5)))
+    quote = Decimal(str(spec.get("quote", 150)))
+    hours = int(spec.get("hours", 72))
+    writer = Writer(builder, script.victim, script.attacker, script.attacker)
+    first = end - end % HOUR_MS - hours * HOUR_MS
+    times = [first + i * HOUR_MS + builder.rng.randint(0, HOUR_MS - 60_000) for i in range(hours)]
+
+    def trade(time: int) -> None:
+        price = tick(builder._price_at(symbol.name, time) * markup)
+        qty = lot(quote / price)
+        if script.attacker.balance(symbol.base).free < qty:
+            script.attacker.balance(symbol.base).free += qty  # the attacker's coins come from elsewhere
+        style = spec.get("client_ids", "binance")
+        order = BotOrder(
+            symbol.name, "BUY", "LIMIT", client_order_id(builder.rng, style, "BUY", symbol, time), time, price
+        )
+        order.fills = [(time, price, qty, False)]
+        for made in writer.write(order, other=script.attacker):
+            script.truth["trade_ids"].append({"symbol": symbol.name, "id": made.id, "market_before": time})
+            script.truth["order_ids"].append(made.buy_order)
+            script.truth.setdefault("attacker_order_ids", []).append(made.sell_order)
+            done.append(time)
+
+    def finish() -> None:
+        script.start, script.time = (done[0], done[-1]) if done else (times[0], times[0])
+        script.finish("drip")
+
+    done: list[int] = []
+    return [(t, "attack", lambda t=t: trade(t)) for t in times] + [(end, "attack", finish)]
+
+
 def leaked_readonly(builder: ScenarioBuilder, spec: dict[str, Any]) -> None:
     """A read-only key leaked: the attacker can look but not move anything, so nothing changes."""
     script = _Script(builder, spec)
@@ -162,15 +238,35 @@ ATTACKS = {
     "wash-trade-theft": wash_trade_theft,
     "withdrawal-theft": withdrawal_theft,
     "leaked-readonly": leaked_readonly,
+    "sub-account-transfer": sub_account_transfer,
+    "dump": dump,
 }
+IN_HISTORY = {"drip": drip_events}  # attacks spread over days, written among the account's ordinary trades
 
 
-def run_attack(builder: ScenarioBuilder, spec: dict[str, Any]) -> None:
+def _specs(builder: ScenarioBuilder, spec: dict[str, Any] | list | None) -> list[dict[str, Any]]:
+    """An `attack` is one mapping or a list of them (a combination, run in order)."""
     from keyguard.sandbox.scenario import ScenarioError
 
-    kind = spec.get("type")
-    if kind not in ATTACKS:
-        raise ScenarioError(
-            f"{builder.source}:{spec.get('__line__', '?')}: field 'type' must be one of {sorted(ATTACKS)}, not {kind!r}"
-        )
-    ATTACKS[kind](builder, spec)
+    specs = [] if spec is None else spec if isinstance(spec, list) else [spec]
+    for item in specs:
+        kind = item.get("type") if isinstance(item, dict) else None
+        if kind not in ATTACKS and kind not in IN_HISTORY:
+            line = item.get("__line__", "?") if isinstance(item, dict) else "?"
+            known = sorted([*ATTACKS, *IN_HISTORY])
+            raise ScenarioError(f"{builder.source}:{line}: field 'type' must be one of {known}, not {kind!r}")
+    return specs
+
+
+def history_events(builder: ScenarioBuilder, spec: dict | list | None, end: int) -> list[tuple[int, str, Any]]:
+    events: list[tuple[int, str, Any]] = []
+    for item in _specs(builder, spec):
+        if item["type"] in IN_HISTORY:
+            events.extend(IN_HISTORY[item["type"]](builder, item, end))
+    return events
+
+
+def run_attack(builder: ScenarioBuilder, spec: dict[str, Any] | list) -> None:
+    for item in _specs(builder, spec):
+        if item["type"] in ATTACKS:
+            ATTACKS[item["type"]](builder, item)

@@ -18,6 +18,8 @@ from typing import Any
 import yaml
 
 from keyguard.sandbox import BUILT_IN_SCENARIOS
+from keyguard.sandbox.attacks import history_events, run_attack
+from keyguard.sandbox.bots import Writer, generate
 from keyguard.sandbox.clock import Clock
 from keyguard.sandbox.exchange import SandboxExchange
 from keyguard.sandbox.keys import SandboxKey, make_key, permissions_from
@@ -61,16 +63,22 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict:
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+def packaged_scenarios() -> list[str]:
+    """Every scenario shipped in the package: the built-ins, and the bot accounts clean and robbed."""
+    files = resources.files("keyguard.sandbox.scenarios").iterdir()
+    return sorted(f.name.removesuffix(".yaml") for f in files if f.name.endswith(".yaml"))
+
+
 def load_spec(name_or_path: str) -> dict[str, Any]:
-    """A built-in scenario by name, or a user's YAML file."""
-    if name_or_path in BUILT_IN:
+    """A packaged scenario by name, or a user's YAML file."""
+    if name_or_path in BUILT_IN or name_or_path in packaged_scenarios():
         text = resources.files("keyguard.sandbox.scenarios").joinpath(f"{name_or_path}.yaml").read_text("utf-8")
         source = f"{name_or_path}.yaml"
     else:
         path = Path(name_or_path)
         if not path.is_file():
             raise ScenarioError(
-                f"no built-in scenario {name_or_path!r} and no such file (built-in: {', '.join(BUILT_IN)})"
+                f"no built-in scenario {name_or_path!r} and no such file (built-in: {', '.join(packaged_scenarios())})"
             )
         text, source = path.read_text("utf-8"), str(path)
     try:
@@ -106,6 +114,7 @@ class ScenarioBuilder:
         self.ledger = Ledger()
         self.keys: list[SandboxKey] = []
         self.prices: dict[str, list[Decimal]] = {}  # hourly reference prices per symbol
+        self.attack_clock = 0  # where the next of a combination's attacks may start
         self.truth: dict[str, Any] = {
             "scenario": spec.get("name", self.source),
             "seed": self.seed,
@@ -254,12 +263,14 @@ class ScenarioBuilder:
         maker = self._role("market_maker")
         crowd = self._role("other", required=False) or maker
         liquid = [self.ledger.symbols[r["symbol"]] for r in self.spec["symbols"] if r["liquid"]]
+        behaviour = _field(history, "behaviour", str, self.source, None)
         events: list[tuple[int, str, Any]] = []
-        for _ in range(_field(history, "victim_trades", int, self.source, 200)):
+        for _ in range(_field(history, "victim_trades", int, self.source, 0 if behaviour else 200)):
             events.append((self.rng.randint(start, end), "victim", self.rng.choice(liquid)))
         for symbol in liquid:
+            listed = self._listed(symbol.name, start)
             for _ in range(_field(history, "crowd_trades_per_symbol", int, self.source, 2000)):
-                events.append((self.rng.randint(start, end), "crowd", symbol))
+                events.append((self.rng.randint(listed, end), "crowd", symbol))
         for raw in self.spec["symbols"]:
             if not raw["liquid"]:  # an illiquid coin still trades now and then, at its market price
                 for _ in range(_field(history, "illiquid_trades", int, self.source, 60)):
@@ -271,6 +282,11 @@ class ScenarioBuilder:
         ):
             for _ in range(count):
                 events.append((self.rng.randint(start, end), kind, self.rng.choice(addresses)))
+        writer = None
+        if behaviour:
+            writer = Writer(self, victim, maker, crowd)
+            events.extend((order.fills[0][0], "bot", order) for order in generate(self, history, start, end))
+        events.extend(history_events(self, self.spec.get("attack"), end))
         events.sort(key=lambda e: e[0])
         day_end = start - start % DAY_MS + DAY_MS - 1
         snapshots = self.ledger.snapshots.setdefault(victim.name, [])
@@ -282,11 +298,23 @@ class ScenarioBuilder:
                 self._victim_trade(victim, maker, subject, time)
             elif kind == "crowd":
                 self._crowd_trade(maker, crowd, subject, time)
+            elif kind == "bot":
+                writer.write(subject)
+            elif kind == "attack":
+                subject()
             else:
                 self._wallet_event(victim, kind, subject, time)
         while day_end < self.now:
             snapshots.append((day_end, {a: b.free + b.locked for a, b in victim.balances.items()}))
             day_end += DAY_MS
+        if writer:
+            self.truth["legit_unusual"] = writer.unusual
+
+    def _listed(self, symbol: str, start: int) -> int:
+        """When a symbol's trading began: `listed_days_ago` in its entry, else before the history."""
+        raw = next(r for r in self.spec["symbols"] if r["symbol"] == symbol)
+        days = _field(raw, "listed_days_ago", (int, float), self.source, None)
+        return start if days is None else max(start, self.now - int(days * DAY_MS))
 
     def _victim_trade(self, victim: Account, maker: Account, symbol: Symbol, time: int) -> None:
         price = self._price_at(symbol.name, time) * _dec(1 + self.rng.uniform(-0.001, 0.001))
@@ -382,8 +410,6 @@ class ScenarioBuilder:
         self.ledger.replenished_symbols = {r["symbol"] for r in self.spec["symbols"] if r["liquid"]}
         attack = self.spec.get("attack")
         if attack:
-            from keyguard.sandbox.attacks import run_attack
-
             run_attack(self, attack)
         self.clock = Clock()
         exchange = SandboxExchange(self.ledger, self.keys, self.clock, self.truth)

@@ -18,15 +18,16 @@ def public_price(ledger: Ledger, truth: dict[str, Any], symbol: str, before_ms: 
 
 
 def true_loss_usdt(ledger: Ledger, truth: dict[str, Any]) -> float:
-    """Every attack trade against the market price before the attack, plus every attack withdrawal and
-    transfer out at the market price of its time."""
+    """Every attack trade against the market price before the attack (before the trade itself, for one marked
+    `market_before`), plus every attack withdrawal and transfer out at the market price of its time."""
     attack = truth.get("attack")
     if not attack:
         return 0.0
     loss = 0.0
     for ref in truth["trade_ids"]:
         trade = next(t for t in ledger.trades[ref["symbol"]] if t.id == ref["id"])
-        market = public_price(ledger, truth, ref["symbol"], attack["start"]) or float(trade.price)
+        before = ref.get("market_before", attack["start"])  # a drip over days: the market of its own hour
+        market = public_price(ledger, truth, ref["symbol"], before) or float(trade.price)
         bought = trade.buyer == attack["victim"]
         loss += (float(trade.price) - market if bought else market - float(trade.price)) * float(trade.qty)
     moved = set(truth["withdrawal_ids"]) | set(truth["transfer_ids"])
