@@ -258,3 +258,50 @@ def _answers(case: Path) -> int:
             return db.execute("SELECT COUNT(*) FROM answers").fetchone()[0]
         except sqlite3.OperationalError:
             return 0
+
+
+def test_an_audit_key_of_another_account_is_refused(tmp_path):
+    from keyguard.incident.actions import ActionLog
+    from keyguard.incident.audit import Checkpoint
+    from keyguard.incident.runbook import _same_account
+
+    with scenario("wash-trade-theft") as running:
+        checkpoint = Checkpoint(tmp_path / "audit.sqlite")
+        checkpoint.put("private_get_account", {}, running.client(_leaked(running)).spot_account())
+        log = ActionLog()
+        assert not _same_account(running.client("attacker"), checkpoint, log)
+        assert log.actions[-1].result.startswith("refused:") and "belongs to account" in log.actions[-1].result
+        reader = next(c for c in running.credentials.values() if c["role"] == "victim" and c.get("secret"))
+        assert _same_account(running.client(reader["label"]), checkpoint, log)
+
+
+def test_a_second_run_on_the_same_case_at_once_is_refused(tmp_path):
+    case = tmp_path / "case"
+    with scenario("wash-trade-theft") as running:
+        running.admin("faults", {"latency_ms": 30})
+        first = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "keyguard",
+                "incident",
+                "--yes",
+                "--out",
+                str(case),
+                "--since",
+                "7",
+                "--wait-dead",
+                "0",
+            ],
+            env=running.env(_leaked(running)),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while not (case / "case.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        second = _run(running, case, "--wait-dead", "0")
+        first.wait(timeout=240)
+    assert second.returncode == 2 and "another keyguard is working on" in second.stderr, second.stderr
+    assert first.returncode in (0, 1)
+    assert verify_case(case).intact

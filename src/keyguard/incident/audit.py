@@ -28,6 +28,9 @@ Progress = Callable[[str, int, int], None]
 _ABSENT = object()
 
 
+BAD_SIGNATURE = -1022  # the secret does not match the key: about the person's input, not about the request
+
+
 class KeyRejected(Exception):
     """Binance refuses the key itself (deleted, disabled, or not allowed from this IP): the audit cannot go on."""
 
@@ -227,9 +230,9 @@ class Auditor:
                 self.data.errors.append(f"{what}: {error}")
                 return
             kind, text = "note", f"{what}: not readable with this key ({error.code})"
-        elif error.kind == "error":
+        elif error.kind == "error" and error.code != BAD_SIGNATURE:
             kind, text = ("note" if optional else "error"), f"{what}: {error}"
-        else:  # timeouts, rate limits, clock: a later run may get the answer, so nothing is kept
+        else:  # timeouts, rate limits, clock, a wrong secret: a later run may get the answer, so nothing is kept
             self.data.errors.append(f"{what} ({method} {params}): {error}")
             return
         assert self.client is not None

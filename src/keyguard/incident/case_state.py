@@ -3,7 +3,9 @@ kill resumes the same case (same window, same checkpoint) instead of starting a 
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,11 +58,38 @@ def open_case(case: Path, fingerprint: str, redacted_key: str, since_days: int, 
         raise CaseError(f"{case} is not empty and holds no keyguard case; nothing is overwritten: choose another --out")
     else:
         state = CaseState(fingerprint, redacted_key, now_ms - since_days * DAY_MS, now_ms, _utc(now_ms))
-    case.mkdir(parents=True, exist_ok=True)
+    try:
+        case.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise CaseError(f"{case} is a file, not a folder: choose another --out") from None
+    _hold(case)
     temporary = state_file.with_suffix(".tmp")
     temporary.write_text(json.dumps(asdict(state), indent=2) + "\n", encoding="utf-8")
     temporary.replace(state_file)
     return state
+
+
+_HELD: dict[Path, int] = {}  # case folder -> open descriptor holding its lock until this process ends
+
+
+def _hold(case: Path) -> None:
+    """One keyguard at a time per case: a second run on the same folder would seal it twice."""
+    folder = case.resolve()
+    if folder in _HELD:
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        raise CaseError(f"another keyguard is working on {case} now; wait for it or choose another --out") from None
+    _HELD[folder] = descriptor
+
+
+def release(case: Path) -> None:
+    descriptor = _HELD.pop(case.resolve(), None)
+    if descriptor is not None:
+        os.close(descriptor)
 
 
 def window_text(state: CaseState) -> str:

@@ -8,14 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from keyguard.evidence.manifest import seal
+from keyguard.evidence.manifest import AlreadySealed, seal
 from keyguard.evidence.reports import CaseFacts, CaseStatus, write_reports
-from keyguard.exchange.client import BinanceClient
+from keyguard.exchange.client import BinanceClient, ExchangeError
 from keyguard.incident.actions import ActionLog
 from keyguard.incident.audit import AuditData, Checkpoint, Progress
 from keyguard.incident.capture import AuditOutcome, Capture, complete_audit, finish_capture
 from keyguard.incident.case import write_findings, write_raw, write_tables
-from keyguard.incident.case_state import CaseState, open_case, window_text
+from keyguard.incident.case_state import CaseError, CaseState, open_case, release, window_text
 from keyguard.incident.contain import Containment, contain, lock_sub_account_key, poll_until_dead
 from keyguard.incident.detect import Detection, detect
 from keyguard.incident.valuation import assess
@@ -88,6 +88,25 @@ def run_incident(
     Raises CaseError when `case` cannot hold this case (sealed, another key's, not a keyguard folder)."""
     key = client.credential
     state = open_case(case, key.fingerprint, key.redacted_key, since_days, now_ms or int(time.time() * 1000))
+    try:
+        return _respond(client, case, person, state, wait_dead, audit_client, master, poll_seconds)
+    except AlreadySealed as error:  # another process sealed it first
+        raise CaseError(str(error)) from None
+    finally:
+        release(case)
+
+
+def _respond(
+    client: BinanceClient,
+    case: Path,
+    person: Person,
+    state: CaseState,
+    wait_dead: float,
+    audit_client: BinanceClient | None,
+    master: tuple[BinanceClient, str] | None,
+    poll_seconds: float,
+) -> IncidentResult:
+    key = client.credential
     log = ActionLog.continued(case / LOG_FILE)
     log.record(
         "open case" if not state.resumed else "resume case",
@@ -108,11 +127,11 @@ def run_incident(
     log.write(case / LOG_FILE)
 
     def reader(offline: AuditData) -> tuple[BinanceClient, str] | None:
-        if audit_client is not None:
-            return audit_client, f"audit key {audit_client.credential.redacted_key}"
         if not containment.confirmed_dead and containment.verification.status == "live":
             return client, "the leaked key (still live), a second pass"
-        return person.ask_audit_key(offline.missing)
+        given = (audit_client, f"audit key {audit_client.credential.redacted_key}") if audit_client else None
+        given = given or person.ask_audit_key(offline.missing)
+        return given if given and _same_account(given[0], checkpoint, log) else None
 
     public = BinanceClient.public_data(client.base_url)
     outcome = complete_audit(
@@ -198,7 +217,7 @@ def _capture_while_deleting(
     """The audit read in the background with the leaked key while the main thread polls until Binance rejects
     it; returns the capture when it finished, and which keys answers came from."""
     if containment.verification.status == "dead":
-        return None, []
+        return None, ["the leaked key, in an earlier run of this case"] if checkpoint.count() else []
     key = client.credential
     capture = Capture(client, checkpoint, state.start_ms, state.end_ms, person.progress)
     capture.start()
@@ -214,6 +233,24 @@ def _capture_while_deleting(
     if capture.rejected is not None and not containment.confirmed_dead:
         containment.confirmed_dead, containment.rejected_since = True, log.actions[-1].time
     return captured, ["the leaked key while it was live"] if captured is not None or checkpoint.count() else []
+
+
+def _same_account(reader: BinanceClient, checkpoint: Checkpoint, log: ActionLog) -> bool:
+    """An audit key must read the leaked key's account: its answers join the same checkpoint."""
+    expected = _account_uid(checkpoint)
+    try:
+        uid = reader.spot_account().get("uid")
+    except ExchangeError as error:
+        log.record("audit key", f"{reader.credential.redacted_key} cannot read the account: {error}", ok=False)
+        return False
+    if expected is not None and uid != expected:
+        log.record(
+            "audit key",
+            f"refused: {reader.credential.redacted_key} belongs to account {uid}, the leaked key to {expected}",
+            ok=False,
+        )
+        return False
+    return True
 
 
 def _account_uid(checkpoint: Checkpoint) -> int | None:
