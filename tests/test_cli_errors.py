@@ -34,3 +34,25 @@ def test_version() -> None:
         [sys.executable, "-m", "keyguard", "--version"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0 and done.stdout.startswith("keyguard ")
+
+
+def test_all_keys_with_an_empty_inventory_says_so_and_exits_2(tmp_path):
+    from conftest import isolated_env
+
+    done = subprocess.run(
+        [sys.executable, "-m", "keyguard", "incident", "--all-keys", "--yes", "--out", str(tmp_path / "case")],
+        env=isolated_env(tmp_path),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "no active key" in done.stderr
+
+
+def test_a_credential_never_prints_its_key_or_secret():
+    from keyguard.exchange.credentials import Credential
+
+    credential = Credential(CANARY[:64], CANARY[::-1][:64])
+    for text in (repr(credential), str(credential), f"{[credential]}"):
+        assert CANARY[:64] not in text and CANARY[::-1][:64] not in text

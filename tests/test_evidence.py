@@ -255,3 +255,17 @@ def test_flags_json_of_an_audit_that_read_nothing_has_no_total_even_unasked(tmp_
     write_findings(tmp_path, data, Detection(), ActionLog())
     flags = json.loads((tmp_path / "flags.json").read_text())
     assert flags["audit_state"] == "none" and flags["total_loss_usdt"] is None
+
+
+def test_an_incomplete_audit_with_no_flags_is_never_told_as_no_theft(tmp_path):
+    from keyguard.evidence.story import what_happened
+
+    data = AuditData(START, END, balances={"USDT": 10.0}, missing=["trades on KGTUSDT", "withdrawal history"])
+    status = CaseStatus("rejected", "2026-12-01T20:00:00+00:00", {}, "partial", list(data.missing))
+    facts = CaseFacts("abcd…wxyz", "f" * 64, None, data, Detection(), [], [], status)
+    story = what_happened(facts)
+    assert "INCOMPLETE" in story and "not a finding that nothing was lost" in story
+    assert "found nothing that looks like theft" not in story
+    write_reports(tmp_path, facts)
+    report = (tmp_path / "report.html").read_text()
+    assert "found nothing that looks like theft" not in report and "audit is incomplete" in report

@@ -182,9 +182,14 @@ def _all_keys(
     from keyguard.vault.store import VaultError, credential_from_vault
 
     codes = []
-    for record in Inventory().all():
-        if record.retired:
-            continue
+    records = [record for record in Inventory().all() if not record.retired]
+    if not records:
+        Console(stderr=True).print(
+            "[red]keyguard: the inventory holds no active key (keyguard keys add); give the leaked key itself: "
+            "BINANCE_API_KEY / BINANCE_API_SECRET, --key LABEL, or the prompt[/red]"
+        )
+        return 2
+    for record in records:
         try:
             credential_from_vault(record.label)
         except VaultError:

@@ -92,7 +92,11 @@ def loss_headline(facts: CaseFacts) -> str:
     unpriced = f", plus {unpriced_text(facts)} that could not be priced" if losses.unpriced else ""
     floor = "at least " if not facts.complete or losses.unpriced else ""
     if not losses.items:
-        return "No loss found in what could be read" if not facts.complete else "No loss found"
+        return (
+            "No loss found in the part that could be read — the audit is incomplete"
+            if not facts.complete
+            else ("No loss found")
+        )
     return f"Estimated loss: {floor}{usdt(losses.total_usdt)}{unpriced}"
 
 
@@ -108,6 +112,12 @@ def what_happened(facts: CaseFacts) -> str:
             "history and withdrawal history on Binance's website now, and audit again with a read-only key."
         )
     flags = facts.detection.flags
+    if not flags and not facts.complete:
+        return (
+            f"The audit of {when(facts.data.start)} to {when(facts.data.end)} is INCOMPLETE: what could be read shows "
+            "no theft, but what could not be read (listed below) may. This is not a finding that nothing was lost: "
+            "check the rest on Binance's website, or audit again with a read-only key of the account."
+        )
     if not flags:
         return (
             f"The audit of {when(facts.data.start)} to {when(facts.data.end)} found nothing that looks like theft: "

@@ -31,7 +31,7 @@ class CredentialError(ValueError):
 
 @dataclass(frozen=True)
 class Credential:
-    api_key: str
+    api_key: str = field(repr=False)  # shown redacted by __str__ and __repr__
     secret: str = field(repr=False)  # HMAC secret, or an Ed25519/RSA private key in PEM
 
     @property
@@ -51,6 +51,8 @@ class Credential:
 
     def __str__(self) -> str:
         return f"Credential({self.key_type} {self.redacted_key})"
+
+    __repr__ = __str__
 
 
 def _token_problem(value: str, what: str) -> str | None:
