@@ -30,9 +30,7 @@ def test_a_bug_is_one_line_and_exit_2_without_the_secret() -> None:
 
 
 def test_version() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "keyguard", "--version"], capture_output=True, text=True, check=False
-    )
+    done = subprocess.run([sys.executable, "-m", "keyguard", "--version"], capture_output=True, text=True, check=False)
     assert done.returncode == 0 and done.stdout.startswith("keyguard ")
 
 
