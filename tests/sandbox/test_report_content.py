@@ -178,3 +178,8 @@ def test_the_sealed_case_verifies_and_no_file_holds_a_secret(wash, withdrawal):
                 body = "".join(line for line in secret.splitlines() if "-----" not in line)
                 for piece in (body[:24], body[-24:], body[len(body) // 2 : len(body) // 2 + 24]):
                     assert piece not in everything
+
+
+def test_the_report_says_what_the_audit_could_see(wash):
+    report = (wash.path / "report.html").read_text()
+    assert "What the audit could see" in report and "no trade history across all symbols" in report

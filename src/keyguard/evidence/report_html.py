@@ -261,6 +261,7 @@ def report_html(facts: CaseFacts) -> str:
 <h2>Timeline (UTC)</h2>{lanes(facts.timeline)}
 <table><thead><tr><th>time (UTC)</th><th>event</th><th>detail</th></tr></thead><tbody>{rows}</tbody></table>
 <h2>About this evidence</h2>
+{_audit_notes(facts)}
 <p>Key {escape(facts.key)} (SHA-256 fingerprint {escape(facts.fingerprint)}); account UID
 {facts.account_uid or "not read"}; window examined {when(facts.data.start)} to {when(facts.data.end)}.
 Raw answers from Binance are in <code>raw/</code>, normalised tables in the CSV files, flags in
@@ -272,6 +273,14 @@ written after sealing and are not in the manifest). Check the folder with
 <code>keyguard evidence verify DIR --expect HASH</code>.</p>
 </body></html>
 """
+
+
+def _audit_notes(facts: CaseFacts) -> str:
+    """What the audit could and could not see: permissions the key lacked, and its coverage."""
+    notes = list(dict.fromkeys(facts.data.notes))
+    if not notes:
+        return ""
+    return "<p>What the audit could see:</p><ul>" + "".join(f"<li>{escape(note)}</li>" for note in notes) + "</ul>"
 
 
 def _has_trades(facts: CaseFacts) -> bool:

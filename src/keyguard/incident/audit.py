@@ -28,6 +28,11 @@ Progress = Callable[[str, int, int], None]
 _ABSENT = object()
 
 
+COVERAGE = (
+    "coverage: trades were read on the {symbols} symbols of coins the account holds, held at a daily snapshot, or "
+    "moved in or out; Binance has no trade history across all symbols, so a coin bought and sold entirely since "
+    "the last daily snapshot (up to a day) leaves nothing the audit can ask for"
+)
 BAD_SIGNATURE = -1022  # the secret does not match the key: about the person's input, not about the request
 
 
@@ -184,6 +189,7 @@ class Auditor:
         audit_wallet.asset_transfers(self)
         self._trading(listed)  # symbols whose coins only moved between wallets
         audit_market.valuation(self, listed)
+        data.notes.append(COVERAGE.format(symbols=len(data.trades)))
         return data
 
     def _trading(self, listed: dict[str, tuple[str, str]]) -> None:
