@@ -137,3 +137,18 @@ def test_a_failed_lock_never_logs_the_sub_account_key_and_names_the_ips_it_had(s
     assert log.actions[-1].result.startswith("failed (IP list was [")
     assert all(leaked["api_key"] not in a.result for a in log.actions)
     assert sandbox.exchange.keys[leaked["api_key"]].ip_whitelist == ["192.0.2.1"]  # never left unrestricted
+
+
+def test_a_ban_on_api_does_not_hold_back_the_deletion_steps(sandbox):
+    """418 on /api for 60 s: the key check (/sapi) answers, the open orders cannot be read within the short
+    budget, and the steps come at once — with the open orders to cancel in the app first."""
+    _leave_open_orders(sandbox, "victim-bot")
+    entry = sandbox.credentials["victim-bot"]
+    client = BinanceClient(Credential(entry["api_key"], entry["secret"]), sandbox.base_url)
+    sandbox.admin("faults", {"burst_418": 1, "ban_seconds": 60})
+    started = time.monotonic()
+    result = contain(client, ActionLog(), confirm=lambda question: True)
+    assert time.monotonic() - started < 30
+    assert result.verification.status == "live" and result.cancelled == {}
+    assert result.guidance[0].startswith("keyguard could not cancel every open order")
+    assert any("API Management" in step for step in result.guidance[1:])

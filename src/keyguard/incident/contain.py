@@ -17,6 +17,11 @@ DELETE_KEY_STEPS = (
     "Find the key {key} (label shown there) and press Delete; confirm with your 2FA.",
     "If you cannot tell which key leaked, delete every key you do not need right now.",
 )
+ORDERS_WAIT_SECONDS = 15  # rate limits waited out for the open orders before the deletion steps are shown
+CANCEL_IN_APP_STEP = (
+    "keyguard could not cancel every open order (Binance refused or rate-limited the requests): first cancel "
+    "them in the app or website — Orders > Spot Order > Open Orders > Cancel All — orders outlive a deleted key."
+)
 UNKNOWN_ORDER = -2011  # Binance's answer to cancelling what is no longer open
 CONFIRM_GONE_STEP = (
     "Binance already rejects this key from this machine ({code}). That is also its answer when this machine's IP "
@@ -107,12 +112,18 @@ def contain(client: BinanceClient, log: ActionLog, confirm: Callable[[str], bool
     if verification.status == "live" and not can_trade:
         log.record("cancel open orders", "not needed: the key cannot trade")
     else:  # live and trading, or unknown: a key that may trade gets its orders cancelled if the API lets us
-        orders = list_open_orders(client, log)
+        # orders outlive a deleted key, so they go first — but a ban on /api must not hold the deletion steps back
+        orders_client = BinanceClient(client.credential, client.base_url, wait_budget_seconds=ORDERS_WAIT_SECONDS)
+        orders = list_open_orders(orders_client, log)
+        left_open = orders is None
         if orders and confirm(_orders_question(orders)):
-            result.cancelled = cancel_open_orders(client, log, orders)
+            result.cancelled = cancel_open_orders(orders_client, log, orders)
+            left_open = set(result.cancelled) != {order["symbol"] for order in orders}
         elif orders:
             log.record("cancel open orders", "declined by the person", ok=False)
-    result.guidance = [step.format(key=key) for step in DELETE_KEY_STEPS]
+        if left_open:
+            result.guidance.append(CANCEL_IN_APP_STEP)
+    result.guidance += [step.format(key=key) for step in DELETE_KEY_STEPS]
     if (
         verification.status != "live"
         or verification.permissions.get("enableWithdrawals")
