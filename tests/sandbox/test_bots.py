@@ -351,11 +351,19 @@ def test_unknown_attack_type_is_named_in_the_error():
         )
 
 
-@pytest.mark.parametrize("name", ["grid-bot-wash", "app-person-wash", "grid-bot-drip", "grid-bot-dump"])
+@pytest.mark.parametrize(
+    "name",
+    ["grid-bot-wash", "app-person-wash", "grid-bot-drip", "grid-bot-dump", "market-maker-drip", "scalper-withdrawal"],
+)
 def test_robbed_scenarios_have_exact_truth(name):
     built = small(name, days=2)
-    assert _attack_trades_exact(built)
-    assert true_loss_usdt(built.exchange.ledger, built.truth) > 0
+    truth, ledger = built.truth, built.exchange.ledger
+    moved = [r for r in ledger.wallet if r.id in set(truth["withdrawal_ids"]) | set(truth["transfer_ids"])]
+    assert _attack_trades_exact(built) or moved
+    assert all(any(a["start"] <= r.time <= a["end"] for a in truth["attacks"]) for r in moved)
+    assert all(r.time >= truth["attack"]["start"] for r in moved)
+    valued = sum(float(r.amount) * (1.0 if r.asset == "USDT" else 0.0) for r in moved)
+    assert true_loss_usdt(ledger, truth) > valued  # coins moved out count at their market price too
     victim = built.exchange.ledger.accounts["victim"]
     assert all(b.free >= 0 and b.locked >= 0 for b in victim.balances.values())
 
