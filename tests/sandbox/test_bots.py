@@ -3,6 +3,7 @@ exact, and the old scenarios exactly as before."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 import statistics
@@ -11,8 +12,16 @@ from decimal import Decimal
 
 import pytest
 
+from keyguard.sandbox.attacks import CATALOGUE
 from keyguard.sandbox.ledger import Trade
-from keyguard.sandbox.scenario import Built, ScenarioBuilder, ScenarioError, build_scenario, load_spec
+from keyguard.sandbox.scenario import (
+    Built,
+    ScenarioBuilder,
+    ScenarioError,
+    build_account_scenario,
+    build_scenario,
+    load_spec,
+)
 from keyguard.sandbox.server import SandboxServer
 from keyguard.sandbox.truth import public_price, true_loss_usdt
 
@@ -209,8 +218,9 @@ def test_the_unusual_day_is_a_new_listing_bought_during_its_pump(name):
     order = ledger.orders[day["order_id"]]
     assert APP_ID.match(order.client_order_id) and order.type == "MARKET"
     paid = float(order.cumulative_quote / order.executed_qty)
-    market = public_price(ledger, {"attack": {"victim": "victim", "attacker": "attacker"}}, "NEWUSDT", order.time)
-    assert paid == pytest.approx(market, rel=0.02)  # the pumped market's price, not a premium
+    before = [float(t.price) for t in tape if t.time < order.time][-1]
+    after = next(float(t.price) for t in tape if t.time > order.time)
+    assert min(before, after) * 0.98 < paid < max(before, after) * 1.02  # the pumped market's price, no premium
 
 
 def test_same_seed_same_bot_history_and_another_seed_another():
@@ -373,3 +383,24 @@ def test_behaviour_symbols_must_exist():
     spec["history"]["symbols"] = ["SOLUSDT", "DOGEUSDT"]
     with pytest.raises(ScenarioError, match="DOGEUSDT"):
         ScenarioBuilder(spec, now_ms=NOW).build()
+
+
+@pytest.mark.parametrize("attack", sorted(CATALOGUE))
+def test_every_catalogue_attack_meets_an_account_with_exact_truth(attack):
+    built = small("app-person", days=3, attack=copy.deepcopy(CATALOGUE[attack]))
+    truth, ledger = built.truth, built.exchange.ledger
+    trades = _attack_trades_exact(built)
+    assert [a["type"] for a in truth["attacks"]] == [a["type"] for a in CATALOGUE[attack]]
+    assert len(truth["withdrawal_ids"]) == sum(a["type"] == "withdrawal-theft" for a in CATALOGUE[attack])
+    assert len(truth["transfer_ids"]) == sum(a["type"] == "sub-account-transfer" for a in CATALOGUE[attack])
+    assert trades or truth["withdrawal_ids"] or truth["transfer_ids"]
+    assert true_loss_usdt(ledger, truth) > 0
+
+
+def test_build_account_scenario_puts_a_named_attack_on_a_packaged_account():
+    built = build_account_scenario("app-person", "wash-20x", seed=3, now_ms=NOW)
+    assert built.truth["scenario"] == "app-person+wash-20x" and built.truth["seed"] == 3
+    assert built.truth["attack"]["type"] == "wash-trade-theft"
+    assert build_account_scenario("app-person", None, now_ms=NOW).truth["attack"] is None
+    with pytest.raises(ScenarioError, match="no attack 'rug-pull'"):
+        build_account_scenario("app-person", "rug-pull")

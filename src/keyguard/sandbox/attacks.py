@@ -243,6 +243,23 @@ ATTACKS = {
 }
 IN_HISTORY = {"drip": drip_events}  # attacks spread over days, written among the account's ordinary trades
 
+_WASH = {"type": "wash-trade-theft", "key": "victim-bot", "symbol": "KGTUSDT", "rounds": 4, "hours_ago": 2}
+_WITHDRAW = {"type": "withdrawal-theft", "key": "victim-withdraw", "hours_ago": 1, "assets": ["USDT"]}
+_TRANSFER = {"type": "sub-account-transfer", "key": "victim-withdraw", "asset": "USDT", "share": 0.3, "hours_ago": 1}
+_DRIP = {"type": "drip", "key": "victim-bot", "symbol": "KGTUSDT", "markup": 2, "quote": 100, "hours": 48}
+# Attacks any packaged bot account (bots.py's scenarios: KGTUSDT and ALTUSDT thin, a sub-account, a
+# withdrawal key) can meet, by name; `build_account_scenario` puts one on an account.
+CATALOGUE: dict[str, list[dict[str, Any]]] = {
+    "wash-1.2x": [{**_WASH, "markup": 1.2}],
+    "wash-3x": [{**_WASH, "markup": 3}],
+    "wash-20x": [{**_WASH, "markup": 20}],
+    "drip": [_DRIP],
+    "dump": [{"type": "dump", "key": "victim-bot", "symbol": "ALTUSDT", "price_ratio": 0.4, "hours_ago": 1}],
+    "withdrawal": [_WITHDRAW],
+    "sub-account-transfer": [_TRANSFER],
+    "combination": [_DRIP, _TRANSFER, _WITHDRAW],
+}
+
 
 def _specs(builder: ScenarioBuilder, spec: dict[str, Any] | list | None) -> list[dict[str, Any]]:
     """An `attack` is one mapping or a list of them (a combination, run in order)."""

@@ -7,6 +7,7 @@ snapshots and balances agree. Attacks then run through the real matching engine 
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from typing import Any
 import yaml
 
 from keyguard.sandbox import BUILT_IN_SCENARIOS
-from keyguard.sandbox.attacks import history_events, run_attack
+from keyguard.sandbox.attacks import CATALOGUE, history_events, run_attack
 from keyguard.sandbox.bots import Writer, generate
 from keyguard.sandbox.clock import Clock
 from keyguard.sandbox.exchange import SandboxExchange
@@ -418,3 +419,19 @@ class ScenarioBuilder:
 
 def build_scenario(name_or_path: str, seed: int | None = None, now_ms: int | None = None) -> Built:
     return ScenarioBuilder(load_spec(name_or_path), now_ms=now_ms, seed=seed).build()
+
+
+ACCOUNT_SCENARIOS = ("grid-bot", "dca-bot", "market-maker", "scalper", "app-person")
+
+
+def build_account_scenario(
+    account: str, attack: str | None = None, seed: int | None = None, now_ms: int | None = None
+) -> Built:
+    """A packaged bot account (ACCOUNT_SCENARIOS) robbed by a named attack of attacks.CATALOGUE, or clean."""
+    spec = load_spec(account)
+    if attack is not None:
+        if attack not in CATALOGUE:
+            raise ScenarioError(f"no attack {attack!r} in the catalogue ({', '.join(CATALOGUE)})")
+        spec["attack"] = copy.deepcopy(CATALOGUE[attack])
+        spec["name"] = f"{spec.get('name', account)}+{attack}"
+    return ScenarioBuilder(spec, now_ms=now_ms, seed=seed).build()
