@@ -305,3 +305,17 @@ def test_a_second_run_on_the_same_case_at_once_is_refused(tmp_path):
     assert second.returncode == 2 and "another keyguard is working on" in second.stderr, second.stderr
     assert first.returncode in (0, 1)
     assert verify_case(case).intact
+
+
+def test_the_case_knows_the_accounts_normal_from_the_week_before(tmp_path):
+    with scenario("grid-bot") as running:
+        label = next(c["label"] for c in running.credentials.values() if c["role"] == "victim" and c.get("secret"))
+        result = run_incident(
+            running.client(label), tmp_path / "case", Person(confirm=lambda question: False), since_days=1
+        )
+    baseline = json.loads((tmp_path / "case" / "baseline.json").read_text())
+    assert baseline["trades"] > 10_000 and baseline["end"] < baseline["start"] + 7 * 86_400_000
+    assert 50 <= baseline["trades_per_hour"]["p50"] <= 250
+    report = (tmp_path / "case" / "report.html").read_text()
+    assert "normal in the 7 days before the window" in report and "x-TKT5PX2F" in report
+    assert result.audit_state == "complete"

@@ -38,6 +38,7 @@ class CaseFacts:
     timeline: list[dict[str, Any]]
     containment: list[str]
     status: CaseStatus = field(default_factory=CaseStatus)
+    baseline: str = ""  # the account's normal before the window, in one line ("normally: …")
 
     @cached_property
     def losses(self) -> LossAssessment:

@@ -254,6 +254,7 @@ def report_html(facts: CaseFacts) -> str:
 <h1>Incident report: Binance API key {escape(facts.key)}</h1>
 {_status(facts)}
 <h2>What happened</h2><p>{escape(what_happened(facts))}</p>
+{f"<p>This account's normal in the 7 days before the window: {escape(facts.baseline)}.</p>" if facts.baseline else ""}
 <h2>What to do now</h2>{_steps(facts)}
 {f"<h2>Flagged trades against the market</h2>{_trade_charts(facts)}" if audited and _has_trades(facts) else ""}
 <h2>Flagged activity</h2>{_flag_tables(facts) if audited else "<p>Nothing could be audited.</p>"}

@@ -124,6 +124,7 @@ class Checkpoint:
 class AuditData:
     start: int
     end: int
+    baseline_start: int | None = None  # trades are also read from here: the account's normal before the window
     balances: dict[str, float] = field(default_factory=dict)
     snapshots: list[dict[str, Any]] = field(default_factory=list)  # daily SPOT snapshots (snapshotVos)
     wallets: dict[str, Any] = field(default_factory=dict)  # funding, futures, earn, other snapshots: as received
@@ -162,10 +163,10 @@ class Auditor:
         self.progress = progress or (lambda stage, done, total: None)
         self.data = AuditData(0, 0)
 
-    def collect(self, start: int, end: int) -> AuditData:
+    def collect(self, start: int, end: int, baseline_start: int | None = None) -> AuditData:
         """Reads what shows theft first (balances, snapshots, withdrawals, sub-account transfers, trades), so a
         key that dies midway leaves the most telling answers captured; then the other wallets and transfers."""
-        data = self.data = AuditData(start, end)
+        data = self.data = AuditData(start, end, baseline_start)
         account = self.read("private_get_account", {}, "spot balances") or {}
         for row in account.get("balances", []):
             total = float(row["free"]) + float(row["locked"])

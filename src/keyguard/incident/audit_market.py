@@ -47,7 +47,8 @@ def trades(auditor: Auditor, symbol: str) -> list[dict[str, Any]]:
     """The first 24-hour window with trades ([a, a + 24 h - 1], none overlapping), then pages by trade id."""
     data = auditor.data
     found: dict[int, dict[str, Any]] = {}
-    for lo, hi in windows(data.start, data.end, TRADES_SPAN_MS):
+    first = data.start if data.baseline_start is None else data.baseline_start
+    for lo, hi in windows(first, data.end, TRADES_SPAN_MS):
         page = auditor.read(
             "private_get_mytrades",
             {"symbol": symbol, "startTime": lo, "endTime": hi, "limit": TRADES_LIMIT},
@@ -67,7 +68,7 @@ def trades(auditor: Auditor, symbol: str) -> list[dict[str, Any]]:
         )
         if page is None:
             break
-        found.update((t["id"], t) for t in page if data.start <= t["time"] <= data.end)
+        found.update((t["id"], t) for t in page if first <= t["time"] <= data.end)
         if len(page) < TRADES_LIMIT or page[-1]["time"] > data.end:
             break
     return [found[i] for i in sorted(found)]

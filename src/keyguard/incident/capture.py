@@ -16,9 +16,18 @@ from keyguard.incident.audit import AuditData, Auditor, Checkpoint, KeyRejected,
 class Capture(threading.Thread):
     """One audit pass in the background with one key; stops at the first sign that the key is dead."""
 
-    def __init__(self, client: BinanceClient, checkpoint: Checkpoint, start: int, end: int, progress: Progress) -> None:
+    def __init__(
+        self,
+        client: BinanceClient,
+        checkpoint: Checkpoint,
+        start: int,
+        end: int,
+        progress: Progress,
+        baseline_start: int | None = None,
+    ) -> None:
         super().__init__(name="keyguard-capture", daemon=True)
         self.client, self.checkpoint, self.start_ms, self.end_ms = client, checkpoint, start, end
+        self.baseline_start = baseline_start
         self.progress = progress
         self.data: AuditData | None = None
         self.rejected: KeyRejected | None = None
@@ -26,7 +35,8 @@ class Capture(threading.Thread):
 
     def run(self) -> None:
         try:
-            self.data = Auditor(self.client, self.checkpoint, self.progress).collect(self.start_ms, self.end_ms)
+            auditor = Auditor(self.client, self.checkpoint, self.progress)
+            self.data = auditor.collect(self.start_ms, self.end_ms, self.baseline_start)
         except KeyRejected as rejected:
             self.rejected = rejected
         except Exception as error:  # noqa: BLE001 — a bug must not lose what was captured; it is logged
@@ -41,10 +51,17 @@ class AuditOutcome:
 
 
 def run_pass(
-    client: BinanceClient, checkpoint: Checkpoint, start: int, end: int, progress: Progress, log: ActionLog, who: str
+    client: BinanceClient,
+    checkpoint: Checkpoint,
+    start: int,
+    end: int,
+    progress: Progress,
+    log: ActionLog,
+    who: str,
+    baseline_start: int | None = None,
 ) -> AuditData | None:
     """One audit pass in the foreground; None when the key turned out dead (what it read stays captured)."""
-    capture = Capture(client, checkpoint, start, end, progress)
+    capture = Capture(client, checkpoint, start, end, progress, baseline_start)
     capture.run()
     return finish_capture(capture, log, who)
 
@@ -77,20 +94,21 @@ def complete_audit(
     readers: list[str],
     ask_reader: Callable[[AuditData], tuple[BinanceClient, str] | None],
     public: BinanceClient | None = None,
+    baseline_start: int | None = None,
 ) -> AuditOutcome:
     """Finish the audit: as captured if complete, else with a reader key if one is given, else from the
     checkpoint alone (offline, `public` still reading market data), listing what could not be read."""
     data = captured
     if data is None or not data.complete:
-        offline = Auditor(None, checkpoint, progress, public).collect(start, end)
+        offline = Auditor(None, checkpoint, progress, public).collect(start, end, baseline_start)
         reader = ask_reader(offline) if offline.missing else None
         if reader is not None:
             client, who = reader
-            data = run_pass(client, checkpoint, start, end, progress, log, who)
+            data = run_pass(client, checkpoint, start, end, progress, log, who, baseline_start)
             if data is not None:
                 readers.append(who)
         if data is None or not data.complete:
-            data = Auditor(None, checkpoint, progress, public).collect(start, end)
+            data = Auditor(None, checkpoint, progress, public).collect(start, end, baseline_start)
     read_account = any(not method.startswith("public_") for method, _, _ in checkpoint.all())
     state = "complete" if data.complete else ("partial" if read_account else "none")  # prices alone: nothing
     log.record(

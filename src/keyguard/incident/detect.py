@@ -108,7 +108,8 @@ def detect(data: AuditData, window_start: int) -> Detection:
                 row = klines[bisect.bisect_left(opens, hour)] if hour in opens else None
                 if row and float(row[5]) and qty / float(row[5]) > VOLUME_SHARE:
                     reasons.append(f"{qty / float(row[5]):.0%} of {symbol}'s volume in that hour")
-                if not before and data.start < window_start:  # only said when the audit looked before the window
+                looked_before = data.start < window_start or (data.baseline_start or window_start) < window_start
+                if not before and looked_before:  # only said when the audit looked before the window
                     reasons.append(f"{symbol} was never traded before the window")
                 elif snapshots_before and _base(symbol) not in held_before:
                     reasons.append(f"{_base(symbol)} was never held in the daily snapshots before the window")

@@ -13,6 +13,7 @@ from keyguard.evidence.reports import CaseFacts, CaseStatus, write_reports
 from keyguard.exchange.client import BinanceClient, ExchangeError
 from keyguard.incident.actions import ActionLog
 from keyguard.incident.audit import AuditData, Checkpoint, Progress
+from keyguard.incident.baseline import account_baseline
 from keyguard.incident.capture import AuditOutcome, Capture, complete_audit, finish_capture
 from keyguard.incident.case import write_findings, write_raw, write_tables
 from keyguard.incident.case_state import CaseError, CaseState, open_case, release, window_text
@@ -22,6 +23,8 @@ from keyguard.incident.valuation import assess
 from keyguard.inventory.store import Inventory, default_path
 
 LOG_FILE = "containment-log.jsonl"
+BASELINE_DAYS = 7
+DAY_MS = 86_400_000
 
 
 def permission_changes(fingerprint: str, now: dict) -> list[str]:
@@ -135,7 +138,16 @@ def _respond(
 
     public = BinanceClient.public_data(client.base_url)
     outcome = complete_audit(
-        checkpoint, state.start_ms, state.end_ms, log, person.progress, captured, readers, reader, public
+        checkpoint,
+        state.start_ms,
+        state.end_ms,
+        log,
+        person.progress,
+        captured,
+        readers,
+        reader,
+        public,
+        _baseline_start(state),
     )
     detection, manifest_sha256 = _write_case(case, client, checkpoint, state, containment, outcome, log)
     missing = list(outcome.data.missing)
@@ -165,6 +177,8 @@ def _write_case(
     write_tables(case, data, detection)
     log.write(case / LOG_FILE)
     timeline = write_findings(case, data, detection, log, audit_state=outcome.state)
+    baseline = account_baseline(data, _baseline_start(state), state.start_ms - 1)
+    (case / "baseline.json").write_text(json.dumps(baseline.to_dict(), indent=2) + "\n", encoding="utf-8")
     status = CaseStatus(
         key_status="rejected" if containment.confirmed_dead else containment.verification.status,
         rejected_since=containment.rejected_since,
@@ -184,6 +198,7 @@ def _write_case(
             timeline,
             [f"{a.time} {a.action}: {a.result}" for a in log.actions],
             status,
+            baseline.describe().removeprefix("normally: ") if baseline.trades else "no trades",
         ),
     )
     summary = {
@@ -219,7 +234,7 @@ def _capture_while_deleting(
     if containment.verification.status == "dead":
         return None, ["the leaked key, in an earlier run of this case"] if checkpoint.count() else []
     key = client.credential
-    capture = Capture(client, checkpoint, state.start_ms, state.end_ms, person.progress)
+    capture = Capture(client, checkpoint, state.start_ms, state.end_ms, person.progress, _baseline_start(state))
     capture.start()
     if wait_dead and not containment.confirmed_dead:
         poller = BinanceClient(key, client.base_url)  # its own connection: ccxt clients are not thread-safe
@@ -251,6 +266,11 @@ def _same_account(reader: BinanceClient, checkpoint: Checkpoint, log: ActionLog)
         )
         return False
     return True
+
+
+def _baseline_start(state: CaseState) -> int:
+    """Trades are read from BASELINE_DAYS before the window too: what is normal for this account."""
+    return state.start_ms - BASELINE_DAYS * DAY_MS
 
 
 def _account_uid(checkpoint: Checkpoint) -> int | None:
