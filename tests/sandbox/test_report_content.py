@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,10 @@ class Case:
 
 def _audited_case(name: str, tmp_path: Path) -> Case:
     """The scenario's attack, audited with the victim's read-only key, written and sealed as keyguard does."""
-    builder = ScenarioBuilder(load_spec(name))
+    # the scenario's "now" at the start of the current hour: the attack then sits at the same place in its hours
+    # on every run (the loss estimate moves by about 1 % with that alignment — a limit of detection, issue 11)
+    hour = 3_600_000
+    builder = ScenarioBuilder(load_spec(name), now_ms=int(time.time() * 1000) // hour * hour)
     built = builder.build()
     reader = next(c for c in built.credentials if c["role"] == "victim" and c["permissions"] == ["reading"])
     case = tmp_path / name
@@ -153,7 +157,7 @@ def test_flagged_trades_are_grouped_per_symbol_with_market_price_and_deviation(w
     assert "<th>market price</th><th>deviation</th>" in section
     rows = re.findall(r"<tr><td class=t>.*?</tr>", section)
     assert len(rows) == 12 and all("<td>BUY</td>" in row for row in rows)
-    assert all(re.search(r"\+\d{3}\.\d% \(\d\.\d\d×\)", row) for row in rows)
+    assert all(re.search(r"\+\d{3,4}\.\d% \(\d+\.\d\d×\)", row) for row in rows)
     flags = json.loads((wash.path / "flags.json").read_text())
     kgt = [f for f in flags["flags"] if f.get("symbol") == "KGTUSDT"]
     assert all(f["market_price"] and f["deviation"] > 5 and f["side"] == "BUY" for f in kgt)
