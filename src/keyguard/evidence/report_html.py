@@ -12,7 +12,8 @@ from keyguard.evidence.facts import CaseFacts, usdt, when
 from keyguard.evidence.manifest import DOES_NOT_PROVE, PROVES
 from keyguard.evidence.story import NOTHING_AUDITED, loss_headline, next_steps, status_lines, what_happened
 from keyguard.evidence.tickets import stolen_withdrawals
-from keyguard.incident.valuation import split_symbol, usdt_value
+from keyguard.incident.symbols import split_symbol
+from keyguard.incident.valuation import usdt_value
 
 HOUR_MS = 3_600_000
 CSS = """

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from keyguard.evidence.facts import CaseFacts, duration, usdt, when
-from keyguard.incident.valuation import split_symbol
+from keyguard.incident.symbols import split_symbol
 
 NOTHING_AUDITED = "NOTHING COULD BE AUDITED — this is not a zero loss"
 

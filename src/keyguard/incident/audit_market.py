@@ -94,10 +94,11 @@ def orders(auditor: Auditor, symbol: str, first_order: int) -> list[dict[str, An
 
 
 def klines(auditor: Auditor, symbol: str) -> list[list[Any]]:
-    """Hourly klines from a day before the window to its end."""
+    """Hourly klines from a day before the window (before the baseline period, when the audit reads one) to its
+    end: the market every trade read is judged against."""
     data = auditor.data
     found: dict[int, list[Any]] = {}
-    start = data.start - KLINES_BEFORE_MS
+    start = klines_start(data)
     while start <= data.end:
         page = auditor.read(
             "public_get_klines",
@@ -111,6 +112,10 @@ def klines(auditor: Auditor, symbol: str) -> list[list[Any]]:
             break
         start = page[-1][0] + 1
     return [found[t] for t in sorted(found)]
+
+
+def klines_start(data: AuditData) -> int:
+    return (data.start if data.baseline_start is None else data.baseline_start) - KLINES_BEFORE_MS
 
 
 def _withdraw_time(withdrawal: dict[str, Any]) -> int:

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from keyguard.incident.audit import AuditData
+from keyguard.incident.market import SymbolMarket, adverse, markets
 
 HOUR_MS = 3_600_000
 CLIENT_ID_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -51,6 +52,11 @@ class Baseline:
     order_types: dict[str, int] = field(default_factory=dict)
     client_ids: dict[str, int] = field(default_factory=dict)  # orders by client-id pattern
     quote_size: dict[str, float] = field(default_factory=dict)  # p50, p90 of a trade's quote amount
+    busiest_hour: dict[str, int] = field(default_factory=dict)  # the most trades in one hour, per symbol
+    order_size: dict[str, float] = field(default_factory=dict)  # p90 of an order's quote amount, per symbol
+    # per symbol: median |price / market - 1| of its fills, and the 99th percentile of how far worse than the
+    # market they were, in units of the symbol's own scale (see market.py)
+    fills: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -68,15 +74,19 @@ class Baseline:
             parts.append(f"{orders} orders")
         if self.maker_share is not None:
             parts.append(f"{self.maker_share:.0%} as maker")
+        spread = [f["median_deviation"] for f in self.fills.values()]
+        if spread:
+            parts.append(f"fills typically within {statistics.median(spread):.2%} of the market")
         if ids:
             parts.append(f"client ids: {ids}")
         return ", ".join(parts)
 
 
-def account_baseline(data: AuditData, start: int, end: int) -> Baseline:
+def account_baseline(data: AuditData, start: int, end: int, market: dict[str, SymbolMarket] | None = None) -> Baseline:
     """The account's trading in [start, end] (the period before the audit window), from the audit's trades and
     orders; trades outside that period are left out."""
     result = Baseline(start, end)
+    market = markets(data) if market is None else market
     trades = [(symbol, t) for symbol, rows in data.trades.items() for t in rows if start <= t["time"] <= end]
     result.trades = len(trades)
     if not trades:
@@ -96,11 +106,39 @@ def account_baseline(data: AuditData, start: int, end: int) -> Baseline:
     result.maker_share = sum(1 for _, t in trades if t.get("isMaker")) / len(trades)
     sizes = sorted(float(t["quoteQty"]) for _, t in trades)
     result.quote_size = {"p50": _quantile(sizes, 0.5), "p90": _quantile(sizes, 0.9)}
+    busiest = Counter((symbol, t["time"] // HOUR_MS) for symbol, t in trades)
+    for (symbol, _), count in busiest.items():
+        result.busiest_hour[symbol] = max(result.busiest_hour.get(symbol, 0), count)
+    result.fills = _fills(trades, market)
+    per_order: dict[tuple[str, int], float] = {}
+    for symbol, t in trades:
+        per_order[(symbol, t["orderId"])] = per_order.get((symbol, t["orderId"]), 0.0) + float(t["quoteQty"])
+    for symbol in result.symbols:
+        sizes = sorted(v for (s, _), v in per_order.items() if s == symbol)
+        result.order_size[symbol] = round(_quantile(sizes, 0.9), 2)
     traded_orders = {(symbol, t["orderId"]) for symbol, t in trades}
     orders = [o for symbol, rows in data.orders.items() for o in rows if (symbol, o["orderId"]) in traded_orders]
     result.order_types = dict(Counter(o["type"] for o in orders))
     result.client_ids = dict(Counter(client_id_pattern(o.get("clientOrderId", "")) for o in orders))
     return result
+
+
+def _fills(trades: list[tuple[str, dict[str, Any]]], market: dict[str, SymbolMarket]) -> dict[str, dict[str, float]]:
+    by_symbol: dict[str, tuple[list[float], list[float]]] = {}
+    for symbol, trade in trades:
+        reference = market[symbol].reference(trade["time"]) if symbol in market else None
+        if reference is None:
+            continue
+        deviations, scores = by_symbol.setdefault(symbol, ([], []))
+        deviations.append(abs(float(trade["price"]) / reference.price - 1))
+        scores.append(adverse(trade, reference) / reference.scale)
+    return {
+        symbol: {
+            "median_deviation": round(statistics.median(deviations), 6),
+            "adverse_z_p99": round(_quantile(sorted(scores), 0.99), 2),
+        }
+        for symbol, (deviations, scores) in sorted(by_symbol.items())
+    }
 
 
 def _quantile(values: list[float] | list[int], share: float) -> float:

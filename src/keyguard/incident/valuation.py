@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from keyguard.incident.audit import AuditData
-from keyguard.incident.detect import PRICE_DEVIATION, Detection, Flag
+from keyguard.incident.detect import Detection, Flag
+from keyguard.incident.symbols import split_symbol
 from keyguard.incident.transfers import account_transfers
 
 HOUR_MS = 3_600_000
 USD_STABLE = frozenset({"USDT", "FDUSD", "USDC", "BUSD", "TUSD", "DAI"})
-QUOTES = ("USDT", "FDUSD", "USDC", "BUSD", "TUSD", "DAI", "BTC", "ETH", "BNB")
 NEAREST_HOURS = 48  # a close further away than this from the event is not its price
 
 
@@ -99,20 +99,25 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
 
 
-def split_symbol(symbol: str) -> tuple[str, str]:
-    for quote in QUOTES:
-        if symbol.endswith(quote) and len(symbol) > len(quote):
-            return symbol[: -len(quote)], quote
-    return symbol, ""
+METHOD = (
+    "Each event is counted once, in USDT at its own time. A flagged trade costs what it paid over the market (a "
+    "buy) or got under it (a sell): |price - market| x quantity, in its quote asset. The market is everyone "
+    "else's price: for a busy symbol, the volume-weighted price of others' trades in the same hour (the hour's "
+    "kline with the account's own fills taken out); for a thinly traded coin, the last trade by others before it, "
+    "in an hour the account did not trade (the attacker's orders make the tape of the other hours). Market sells "
+    "that paid for flagged purchases are listed, not counted: they were sold at the market. Withdrawals and "
+    "transfers out count in full, at the hourly {ASSET}USDT close nearest their time. A value that cannot be "
+    "priced is listed, never counted as zero."
+)
 
 
 def _trade_loss(data: AuditData, flag: Flag, trade: dict[str, Any]) -> Loss | None:
-    """A trade far on the wrong side of the market loses (price - market) x qty in its quote asset;
-    a flagged trade near the market (a burst, a round trip) is listed in the flags, not counted as a loss."""
+    """A flagged trade on the wrong side of the market loses |price - market| x qty in its quote asset; one
+    flagged at the market (the sales that paid for a theft) is listed in the flags, not counted as a loss."""
     if flag.market_price is None or flag.deviation is None:
         return None
     buyer = bool(trade["isBuyer"])
-    if not (flag.deviation > PRICE_DEVIATION if buyer else flag.deviation < -PRICE_DEVIATION):
+    if not (flag.deviation > 0 if buyer else flag.deviation < 0):
         return None
     symbol = flag.ref["symbol"]
     base, quote = split_symbol(symbol)

@@ -1,0 +1,153 @@
+"""The market price an account's trade is judged against, from the symbol's public hourly klines with the
+account's own trades taken out: a kline's volume and quote volume minus the account's fills in that hour leave
+the volume-weighted price of everyone else's trades, exactly.
+
+A liquid symbol (others trade it in most hours) is judged against others' average price in the trade's own hour.
+A thin one is judged against the last trade by others in an earlier hour in which the account did not trade: on a
+thin coin the attacker's own orders make the tape of the hours the account trades in. How far a fair trade may
+stray from its reference — the scale — is the symbol's own hourly volatility, widened with the square root of the
+hours between the trade and its reference.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from keyguard.incident.audit import AuditData
+from keyguard.incident.audit_market import klines_start
+
+HOUR_MS = 3_600_000
+MIN_SCALE = 0.002  # a spread and a little slippage: no fill is judged against a finer scale than 0.2 %
+THIN_COVERAGE = 0.5  # others trade a thin symbol in fewer than half of the hours
+NEAR_HOURS = 6  # a liquid symbol's reference comes from the trade's hour, else from this many hours around it
+MAD_TO_SIGMA = 1.4826
+
+
+@dataclass(frozen=True)
+class Reference:
+    price: float
+    scale: float  # one standard deviation of a fair fill against this reference, relative to the price
+    how: str  # how the reference was chosen, for the report
+
+
+class SymbolMarket:
+    """Others' prices in one symbol, hour by hour; `reference(time)` answers for one of the account's trades."""
+
+    def __init__(self, klines: list[list[Any]], own_trades: Iterable[dict[str, Any]], start: int, end: int) -> None:
+        """`start`, `end`: the period the klines were read for; a symbol listed later counts from its first kline."""
+        own: dict[int, list[float]] = {}
+        for trade in own_trades:
+            row = own.setdefault(trade["time"] - trade["time"] % HOUR_MS, [0, 0.0, 0.0])
+            row[0] += 1
+            row[1] += float(trade["qty"])
+            row[2] += float(trade["quoteQty"])
+        self.own_hours = own
+        self.hours: list[int] = []  # hours in which others traded
+        self.prices: list[float] = []  # others' volume-weighted price in that hour
+        self.clean_hours: list[int] = []  # hours in which only others traded
+        self.clean_open_close: list[tuple[float, float]] = []
+        self.volume: dict[int, float] = {}  # every trade's base volume, per hour
+        for kline in klines:
+            hour, count = int(kline[0]), int(kline[8])
+            self.volume[hour] = float(kline[5])
+            trades, base, quote = own.get(hour, (0, 0.0, 0.0))
+            if count - trades <= 0:
+                continue
+            volume, quote_volume = float(kline[5]), float(kline[7])
+            others = volume - base
+            if others <= volume * 1e-9:
+                continue
+            price = (quote_volume - quote) / others
+            if price <= 0:
+                continue
+            self.hours.append(hour)
+            self.prices.append(price)
+            if not trades:
+                self.clean_hours.append(hour)
+                self.clean_open_close.append((float(kline[1]), float(kline[4])))
+        first = max(start - start % HOUR_MS, int(klines[0][0])) if klines else start
+        self.coverage = len(self.hours) / max(1, (end - first) // HOUR_MS)
+        self.thin = self.coverage < THIN_COVERAGE
+        self.volatility = max(MIN_SCALE, _hourly_volatility(self.hours, self.prices))
+
+    def reference(self, time: int) -> Reference | None:
+        return self._thin_reference(time) if self.thin else self._liquid_reference(time)
+
+    def _scale(self, hours_apart: float) -> float:
+        return max(MIN_SCALE, self.volatility * math.sqrt(max(1.0, hours_apart)))
+
+    def _liquid_reference(self, time: int) -> Reference | None:
+        hour = time - time % HOUR_MS
+        at = bisect.bisect_left(self.hours, hour)
+        if at < len(self.hours) and self.hours[at] == hour:
+            return Reference(
+                self.prices[at], max(self._scale(1), self._local_move(at)), "others' average price in the same hour"
+            )
+        near = [i for i in (at - 1, at) if 0 <= i < len(self.hours)]
+        if not near:
+            return None
+        best = min(near, key=lambda i: abs(self.hours[i] - hour))
+        apart = abs(self.hours[best] - hour) / HOUR_MS
+        if apart > NEAR_HOURS:
+            return None
+        return Reference(self.prices[best], self._scale(apart + 1), f"others' average price {apart:.0f} h away")
+
+    def _local_move(self, at: int) -> float:
+        """How fast others' price moved around this hour (a pump, a crash): a fair fill may lag it."""
+        moves = [
+            abs(math.log(self.prices[i] / self.prices[i - 1]))
+            for i in (at, at + 1)
+            if 0 < i < len(self.hours) and self.hours[i] - self.hours[i - 1] == HOUR_MS
+        ]
+        return max(moves, default=0.0)
+
+    def _thin_reference(self, time: int) -> Reference | None:
+        hour = time - time % HOUR_MS
+        at = bisect.bisect_left(self.clean_hours, hour)
+        if at > 0:
+            before = self.clean_hours[at - 1]
+            apart = (time - before - HOUR_MS) / HOUR_MS
+            return Reference(
+                self.clean_open_close[at - 1][1],
+                self._scale(apart + 1),
+                f"the last trade by others before it ({max(apart, 0):.0f} h earlier; a thinly traded coin)",
+            )
+        if at < len(self.clean_hours):
+            after = self.clean_hours[at]
+            apart = (after - time) / HOUR_MS
+            return Reference(
+                self.clean_open_close[at][0],
+                self._scale(apart + 1),
+                f"the first trade by others after it ({apart:.0f} h later; a thinly traded coin)",
+            )
+        return None
+
+
+def _hourly_volatility(hours: list[int], prices: list[float]) -> float:
+    """A robust hourly volatility: the median absolute log move between successive prices, per square-root
+    hour, scaled to a standard deviation."""
+    moves = [
+        abs(math.log(prices[i] / prices[i - 1])) / math.sqrt((hours[i] - hours[i - 1]) / HOUR_MS)
+        for i in range(1, len(hours))
+    ]
+    return MAD_TO_SIGMA * statistics.median(moves) if moves else 0.0
+
+
+def markets(data: AuditData) -> dict[str, SymbolMarket]:
+    """Every traded symbol's market from the audit's klines and the account's own trades."""
+    return {
+        symbol: SymbolMarket(data.klines.get(symbol, []), trades, klines_start(data), data.end)
+        for symbol, trades in data.trades.items()
+        if trades
+    }
+
+
+def adverse(trade: dict[str, Any], reference: Reference) -> float:
+    """How much worse than the reference the account's price was: above it for a buy, below it for a sell."""
+    deviation = float(trade["price"]) / reference.price - 1
+    return deviation if trade["isBuyer"] else -deviation
