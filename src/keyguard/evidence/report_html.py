@@ -13,7 +13,7 @@ from keyguard.evidence.manifest import DOES_NOT_PROVE, PROVES
 from keyguard.evidence.story import NOTHING_AUDITED, loss_headline, next_steps, status_lines, what_happened
 from keyguard.evidence.tickets import stolen_withdrawals
 from keyguard.incident.symbols import split_symbol
-from keyguard.incident.valuation import usdt_value
+from keyguard.incident.valuation import METHOD, usdt_value
 
 HOUR_MS = 3_600_000
 CSS = """
@@ -67,9 +67,10 @@ def _status(facts: CaseFacts) -> str:
     if facts.audited and facts.losses.items:
         kinds = facts.losses.by_kind()
         parts.append(
-            f'<p class="breakdown">Trades at manipulated prices (paid above the market): {usdt(kinds["trades"])} · '
-            f"withdrawals: {usdt(kinds['withdrawals'])} · transfers out: {usdt(kinds['transfers'])}. "
-            "Each valued in USDT at its own time.</p>"
+            f'<p class="breakdown">Trades at manipulated prices (paid above or sold below the market): '
+            f"{usdt(kinds['trades'])} · withdrawals: {usdt(kinds['withdrawals'])} · "
+            f"transfers out: {usdt(kinds['transfers'])}.</p>"
+            f'<p class="method"><b>How the loss is counted.</b> {escape(METHOD)}</p>'
         )
         if facts.losses.unpriced:
             parts.append(
@@ -202,6 +203,7 @@ def _flag_tables(facts: CaseFacts) -> str:
                 f"<td class=n>{f'{flag.market_price:.8g}' if flag.market_price else '—'}</td>"
                 f"<td class=n>{deviation}</td>"
                 f"<td class=n>{f'{loss.usdt:,.2f}' if loss and loss.usdt is not None else '—'}</td>"
+                f"<td class=n>{flag.score:g}</td>"
                 f"<td class=why>{escape('; '.join(why) or 'far from the market price')}</td></tr>"
             )
         total = sum(i.usdt or 0 for k, i in losses.items() if k[0] == symbol)
@@ -209,7 +211,7 @@ def _flag_tables(facts: CaseFacts) -> str:
             f"<h3>{escape(symbol)} — {len(flags)} flagged trades, overpaid {usdt(total)}</h3>"
             f"<table><thead><tr><th>time (UTC)</th><th>side</th><th>quantity ({escape(base)})</th>"
             f"<th>price ({escape(quote)})</th><th>market price</th><th>deviation</th><th>loss (USDT)</th>"
-            "<th>also</th></tr>"
+            "<th>score</th><th>also</th></tr>"
             f"</thead><tbody>{''.join(rows)}</tbody></table>"
         )
     withdrawals = stolen_withdrawals(facts)

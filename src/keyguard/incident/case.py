@@ -97,7 +97,8 @@ def write_tables(case: Path, data: AuditData, detection: Detection) -> None:
 def _flag_row(flag: Flag, data: AuditData, trades: dict, values: dict[str, Loss]) -> dict[str, Any]:
     """One flag for flags.json: what it is (side, quantity, price, market price, deviation; coin, amount,
     address; asset, amount, destination) and what it cost in USDT at its time."""
-    row: dict[str, Any] = {"time_utc": iso(flag.time), "kind": flag.kind, **flag.ref, "reasons": flag.reasons}
+    row: dict[str, Any] = {"time_utc": iso(flag.time), "kind": flag.kind, **flag.ref, "score": flag.score}
+    row["reasons"] = flag.reasons
     key = f"{flag.kind}:{flag.ref.get('symbol', '')}:{flag.ref['id']}"
     loss = values.get(key)
     if flag.kind == "trade":

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from keyguard.incident.audit import AuditData
-from keyguard.incident.audit_market import klines_start
 
 HOUR_MS = 3_600_000
 MIN_SCALE = 0.002  # a spread and a little slippage: no fill is judged against a finer scale than 0.2 %
@@ -39,7 +38,8 @@ class SymbolMarket:
     """Others' prices in one symbol, hour by hour; `reference(time)` answers for one of the account's trades."""
 
     def __init__(self, klines: list[list[Any]], own_trades: Iterable[dict[str, Any]], start: int, end: int) -> None:
-        """`start`, `end`: the period the klines were read for; a symbol listed later counts from its first kline."""
+        """`start`, `end`: the period the account's trades were read for (hours before it are left out: the
+        account's share of them is unknown); a symbol listed later counts from its first kline."""
         own: dict[int, list[float]] = {}
         for trade in own_trades:
             row = own.setdefault(trade["time"] - trade["time"] % HOUR_MS, [0, 0.0, 0.0])
@@ -54,6 +54,8 @@ class SymbolMarket:
         self.volume: dict[int, float] = {}  # every trade's base volume, per hour
         for kline in klines:
             hour, count = int(kline[0]), int(kline[8])
+            if hour < start:
+                continue
             self.volume[hour] = float(kline[5])
             trades, base, quote = own.get(hour, (0, 0.0, 0.0))
             if count - trades <= 0:
@@ -70,7 +72,7 @@ class SymbolMarket:
             if not trades:
                 self.clean_hours.append(hour)
                 self.clean_open_close.append((float(kline[1]), float(kline[4])))
-        first = max(start - start % HOUR_MS, int(klines[0][0])) if klines else start
+        first = max(start, int(klines[0][0])) if klines else start
         self.coverage = len(self.hours) / max(1, (end - first) // HOUR_MS)
         self.thin = self.coverage < THIN_COVERAGE
         self.volatility = max(MIN_SCALE, _hourly_volatility(self.hours, self.prices))
@@ -140,8 +142,9 @@ def _hourly_volatility(hours: list[int], prices: list[float]) -> float:
 
 def markets(data: AuditData) -> dict[str, SymbolMarket]:
     """Every traded symbol's market from the audit's klines and the account's own trades."""
+    trades_from = data.start if data.baseline_start is None else min(data.start, data.baseline_start)
     return {
-        symbol: SymbolMarket(data.klines.get(symbol, []), trades, klines_start(data), data.end)
+        symbol: SymbolMarket(data.klines.get(symbol, []), trades, trades_from, data.end)
         for symbol, trades in data.trades.items()
         if trades
     }

@@ -166,7 +166,8 @@ def _write_case(
     """Detection, the case folder's files and reports, and the seal (complete or INCOMPLETE)."""
     key = client.credential
     data = outcome.data
-    detection = detect(data, state.start_ms)
+    baseline = account_baseline(data, _baseline_start(state), state.start_ms - 1)
+    detection = detect(data, state.start_ms, baseline)
     loss = assess(data, detection)
     log.record(
         "detect",
@@ -177,7 +178,6 @@ def _write_case(
     write_tables(case, data, detection)
     log.write(case / LOG_FILE)
     timeline = write_findings(case, data, detection, log, audit_state=outcome.state)
-    baseline = account_baseline(data, _baseline_start(state), state.start_ms - 1)
     (case / "baseline.json").write_text(json.dumps(baseline.to_dict(), indent=2) + "\n", encoding="utf-8")
     status = CaseStatus(
         key_status="rejected" if containment.confirmed_dead else containment.verification.status,

@@ -75,6 +75,7 @@ class LossAssessment:
                 by_symbol[item.ref["symbol"]] = by_symbol.get(item.ref["symbol"], 0.0) + (item.usdt or 0.0)
         kinds = self.by_kind()
         return {
+            "method": METHOD,
             "trades_vs_market_usdt": round(kinds["trades"], 2),
             "withdrawals_usdt": round(kinds["withdrawals"], 2),
             "transfers_out_usdt": round(kinds["transfers"], 2),

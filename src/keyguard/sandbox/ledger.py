@@ -7,6 +7,7 @@ and klines consistent: klines are built from the trades that happened.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +15,15 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from keyguard.sandbox.errors import order_rejected, unknown_order
+
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def generated_client_id(order_id: int) -> str:
+    """What Binance puts in clientOrderId when the client sent none: 22 letters and digits (the spot API docs'
+    example "6gCrw2kRUAF9CvJDGP16IP"); derived from the order id so that scenarios stay reproducible."""
+    number = int.from_bytes(hashlib.sha256(f"order {order_id}".encode()).digest())
+    return "".join(BASE62[(number >> (6 * i)) % 62] for i in range(22))
 
 ZERO = Decimal(0)
 EIGHT = Decimal("0.00000001")
@@ -244,7 +254,7 @@ class Ledger:
         order = Order(
             symbol_name,
             order_id,
-            client_order_id or f"sandbox{order_id}",
+            client_order_id or generated_client_id(order_id),
             account_name,
             side,
             order_type,
