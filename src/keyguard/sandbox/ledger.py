@@ -25,6 +25,7 @@ def generated_client_id(order_id: int) -> str:
     number = int.from_bytes(hashlib.sha256(f"order {order_id}".encode()).digest())
     return "".join(BASE62[(number >> (6 * i)) % 62] for i in range(22))
 
+
 ZERO = Decimal(0)
 EIGHT = Decimal("0.00000001")
 COMMISSION_RATE = Decimal("0.001")
