@@ -44,7 +44,7 @@ def non_empty(body: object, *path: str) -> object:
 
 
 def test_every_audited_endpoint_has_a_schema_naming_its_source():
-    assert len(SCHEMAS) == 24
+    assert len(SCHEMAS) == 25
     for endpoint, entry in SCHEMAS.items():
         source = entry["source"]
         assert source["repo"].startswith("binance/") and len(source["commit"]) == 40 and source["path"], endpoint
@@ -123,6 +123,8 @@ def test_wallet_history(theft):
     )
     withdrawals = ok(signed(theft, "/sapi/v1/capital/withdraw/history", "victim-bot"))
     check("GET /sapi/v1/capital/withdraw/history", non_empty(withdrawals))
+    book = ok(signed(theft, "/sapi/v1/capital/withdraw/address/list", "victim-bot"))
+    check("GET /sapi/v1/capital/withdraw/address/list", non_empty(book))
     ok(
         signed(
             theft,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -12,6 +13,8 @@ from keyguard.incident.audit import DAY_MS, Auditor, Checkpoint
 from keyguard.incident.detect import detect
 from keyguard.sandbox.scenario import build_scenario
 from keyguard.sandbox.server import SandboxServer
+
+from .conftest import ccxt_client
 
 
 def _audit(name: str, tmp_path, days: int = 7, label: str = "victim-rsa", now_ms: int | None = None):
@@ -60,3 +63,26 @@ def test_clean_account_flags_nothing(tmp_path):
     _, data, _, start = _audit("clean", tmp_path, days=30)
     assert sum(len(t) for t in data.trades.values()) > 100
     assert detect(data, start).flags == []
+
+
+def test_a_withdrawal_to_a_whitelisted_address_is_known_and_one_saved_through_the_api_is_not(tmp_path):
+    """The withdrawal address book (GET /sapi/v1/capital/withdraw/address/list): an address the person whitelisted
+    is theirs; an API withdrawal with a `name` saves its address to the book, but never as whitelisted."""
+    built = build_scenario("withdrawal-theft")
+    entry = next(c for c in built.credentials if c["label"] == "victim-withdraw")
+    reader = next(c for c in built.credentials if c["label"] == "victim-rsa")
+    with SandboxServer(built.exchange).running() as server:
+        exchange = ccxt_client(SimpleNamespace(base_url=server.base_url), entry["api_key"], entry["secret"])
+        mine, theirs = "0x5b1a3e8d0c9f7a6b5c4d3e2f1a0b9c8d7e6f5a4b", "0xfeedfacefeedfacefeedfacefeedfacefeedface"
+        for address, name in ((mine, "cold wallet"), (theirs, "exchange deposit")):
+            params = {"coin": "USDT", "address": address, "amount": "25", "network": "ETH", "name": name}
+            exchange.sapi_post_capital_withdraw_apply(params)
+        client = BinanceClient(Credential(reader["api_key"], reader["private_key_pem"]), server.base_url)
+        end = built.exchange.clock.now_ms()
+        data = Auditor(client, Checkpoint(tmp_path / "audit.sqlite")).collect(end - 7 * DAY_MS, end)
+    book = {e["address"]: e["whiteStatus"] for e in data.address_book}
+    assert book[mine] is True and book[theirs] is False
+    withdrawals = [f for f in detect(data, end - 7 * DAY_MS).flags if f.kind == "withdrawal"]
+    flagged = {f.reasons[0].split(" to ")[1].split(",")[0]: f for f in withdrawals}
+    assert mine not in flagged
+    assert "saved in the address book, not whitelisted" in flagged[theirs].reasons[0]

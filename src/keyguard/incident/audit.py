@@ -133,6 +133,7 @@ class AuditData:
     klines: dict[str, list[list[Any]]] = field(default_factory=dict)  # traded symbols and {ASSET}USDT valuation
     deposits: list[dict[str, Any]] = field(default_factory=list)
     withdrawals: list[dict[str, Any]] = field(default_factory=list)
+    address_book: list[dict[str, Any]] = field(default_factory=list)  # saved withdrawal addresses, whiteStatus
     transfers: list[dict[str, Any]] = field(default_factory=list)  # /sapi/v1/asset/transfer rows, every type
     sub_transfers: list[dict[str, Any]] = field(default_factory=list)  # master key: universalTransfer rows
     sub_user_transfers: list[dict[str, Any]] = field(default_factory=list)  # sub-account key: subUserHistory rows
@@ -174,6 +175,7 @@ class Auditor:
                 data.balances[row["asset"]] = total
         audit_wallet.snapshots(self, "SPOT")
         audit_wallet.deposits_and_withdrawals(self)
+        audit_wallet.address_book(self)
         audit_wallet.sub_account_transfers(self)
         listed = audit_market.listed(self)
         self._trading(listed)

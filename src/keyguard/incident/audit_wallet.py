@@ -90,6 +90,13 @@ def deposits_and_withdrawals(auditor: Auditor) -> None:
         target.extend(unique(rows, "id"))
 
 
+def address_book(auditor: Auditor) -> None:
+    """The saved withdrawal addresses and whether each is whitelisted (whitelisting takes the website and 2FA;
+    a withdrawal through the API with a `name` saves an address without whitelisting it)."""
+    rows = auditor.read("sapi_get_capital_withdraw_address_list", {}, "withdrawal address book", optional=True)
+    auditor.data.address_book.extend(rows or [])
+
+
 def _transfer_pages(auditor: Auditor, params: dict[str, Any], lo: int, hi: int, optional: bool) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     current = 1

@@ -275,20 +275,19 @@ def _wallet_flags(data: AuditData, window_start: int) -> list[Flag]:
     out = []
     known = {w["address"] for w in data.withdrawals if _withdraw_time(w) < window_start}
     known |= {d["address"] for d in data.deposits if d.get("insertTime", 0) < window_start}
+    whitelisted = {e["address"] for e in data.address_book if e.get("whiteStatus")}
+    saved = {e["address"] for e in data.address_book} - whitelisted
     for withdrawal in data.withdrawals:
         when = _withdraw_time(withdrawal)
-        if when >= window_start and withdrawal["address"] not in known:
-            out.append(
-                Flag(
-                    "withdrawal",
-                    {"id": withdrawal["id"]},
-                    [
-                        f"{withdrawal['amount']} {withdrawal['coin']} to {withdrawal['address']}, "
-                        "an address never used before the window"
-                    ],
-                    when,
-                )
-            )
+        address = withdrawal["address"]
+        if when >= window_start and address not in known and address not in whitelisted:
+            amount = f"{withdrawal['amount']} {withdrawal['coin']}"
+            reason = f"{amount} to {address}, an address never used before the window"
+            if address in saved:
+                reason += " (saved in the address book, not whitelisted: an API withdrawal with a name saves it)"
+            elif data.address_book:
+                reason += " and not in the address book"
+            out.append(Flag("withdrawal", {"id": withdrawal["id"]}, [reason], when))
     for transfer in account_transfers(data):
         if transfer.outgoing and transfer.time >= window_start:
             out.append(

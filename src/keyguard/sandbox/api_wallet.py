@@ -9,7 +9,7 @@ from decimal import Decimal
 from keyguard.sandbox import errors, rules
 from keyguard.sandbox.exchange import SandboxExchange
 from keyguard.sandbox.gateway import SIGNED, Call, Endpoint
-from keyguard.sandbox.ledger import WalletRecord, fmt
+from keyguard.sandbox.ledger import WalletRecord, address_book_entry, fmt
 
 DAY_MS = rules.DAY_MS
 READ = "enableReading"
@@ -198,7 +198,14 @@ def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
             )
         )
         ledger.balance_update(acct.name, coin, -amount, call.now)
+        name = call.get("name")  # "Description of the address. Address book cap is 200": the address is saved
+        if name and address not in {e["address"] for e in acct.address_book} and len(acct.address_book) < 200:
+            network = call.get("network", coin)  # saved, not whitelisted: that takes the website and 2FA
+            acct.address_book.append(address_book_entry(address, coin, network, name, whitelisted=False))
         return {"id": record_id}
+
+    def address_book(call: Call) -> list:
+        return list(account_of(call).address_book)
 
     def transfer_history(call: Call) -> dict:
         transfer_type = call.required("type")
@@ -466,6 +473,7 @@ def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
         Endpoint("GET", "/sapi/v1/capital/config/getall", SIGNED, 10, config_getall, READ),
         Endpoint("GET", "/sapi/v1/capital/withdraw/history", SIGNED, 0, withdraw_history, READ, uid_weight=18000),
         Endpoint("GET", "/sapi/v1/capital/deposit/hisrec", SIGNED, 1, deposit_history, READ),
+        Endpoint("GET", "/sapi/v1/capital/withdraw/address/list", SIGNED, 10, address_book, READ),
         Endpoint(
             "POST",
             "/sapi/v1/capital/withdraw/apply",

@@ -81,9 +81,24 @@ class Account:
     master: str | None = None
     status: str = "Normal"
     created_ms: int = 0
+    address_book: list[dict[str, Any]] = field(default_factory=list)  # GET /sapi/v1/capital/withdraw/address/list
 
     def balance(self, asset: str) -> Balance:
         return self.balances.setdefault(asset, Balance())
+
+
+def address_book_entry(address: str, coin: str, network: str, name: str, whitelisted: bool) -> dict[str, Any]:
+    """An entry of the withdrawal address book as GET /sapi/v1/capital/withdraw/address/list returns it."""
+    return {
+        "address": address,
+        "addressTag": "",
+        "coin": coin,
+        "name": name,
+        "network": network,
+        "origin": "",
+        "originType": "others",
+        "whiteStatus": whitelisted,
+    }
 
 
 @dataclass

@@ -24,7 +24,16 @@ from keyguard.sandbox.bots import Writer, generate
 from keyguard.sandbox.clock import Clock
 from keyguard.sandbox.exchange import SandboxExchange
 from keyguard.sandbox.keys import SandboxKey, make_key, permissions_from
-from keyguard.sandbox.ledger import COMMISSION_RATE, Account, Ledger, Order, Symbol, Trade, WalletRecord
+from keyguard.sandbox.ledger import (
+    COMMISSION_RATE,
+    Account,
+    Ledger,
+    Order,
+    Symbol,
+    Trade,
+    WalletRecord,
+    address_book_entry,
+)
 
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
@@ -277,6 +286,9 @@ class ScenarioBuilder:
                 for _ in range(_field(history, "illiquid_trades", int, self.source, 60)):
                     events.append((self.rng.randint(start, end), "crowd", self.ledger.symbols[raw["symbol"]]))
         addresses = [str(a) for a in _field(history, "known_addresses", list, self.source, ["0xknown"])]
+        victim.address_book = [  # the person saved and whitelisted the addresses they withdraw to
+            address_book_entry(a, "USDT", "ETH", f"my wallet {n}", whitelisted=True) for n, a in enumerate(addresses, 1)
+        ]
         for kind, count in (
             ("deposit", _field(history, "deposits", int, self.source, 4)),
             ("withdrawal", _field(history, "withdrawals", int, self.source, 2)),
