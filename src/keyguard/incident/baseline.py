@@ -92,8 +92,9 @@ def account_baseline(data: AuditData, start: int, end: int, market: dict[str, Sy
     if not trades:
         return result
     result.symbols = dict(Counter(symbol for symbol, _ in trades))
-    per_hour = Counter((t["time"] - start) // HOUR_MS for _, t in trades)
-    hours = max(1, -(-(end - start) // HOUR_MS))
+    first = min(t["time"] for _, t in trades)  # an account that began trading later is measured from then
+    per_hour = Counter((t["time"] - first) // HOUR_MS for _, t in trades)
+    hours = max(1, -(-(end - first) // HOUR_MS))
     rates = sorted(per_hour.get(hour, 0) for hour in range(hours))
     result.trades_per_hour = {
         "p10": _quantile(rates, 0.10),
