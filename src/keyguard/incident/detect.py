@@ -211,6 +211,10 @@ def _strengtheners(
     if count >= BURST_TRADES and count > busiest:
         said = f"{count} trades of {symbol} in that hour (the account's busiest hour before: {busiest})"
         out.append((STRENGTHEN, said))
+    baseline = account.baseline
+    hour_of_day = hour % 24
+    if baseline.trades >= MIN_ORDERS_FOR_IDS and not baseline.hours_of_day[hour_of_day]:
+        out.append((STRENGTHEN, f"at {hour_of_day:02d}:00 UTC, an hour of the day this account never traded in"))
     if bought_high and not trade["isBuyer"]:
         out.append((STRENGTHEN, "sold back below the market after buying far above it (round trip)"))
     volume = market.volume.get(hour * HOUR_MS)
