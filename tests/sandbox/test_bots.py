@@ -3,12 +3,14 @@ exact, and the old scenarios exactly as before."""
 
 from __future__ import annotations
 
+import bisect
 import copy
 import hashlib
 import re
 import statistics
 from collections import Counter
 from decimal import Decimal
+from typing import NamedTuple
 
 import pytest
 
@@ -244,6 +246,139 @@ def test_bot_orders_and_fills_read_through_the_api_as_generated():
     assert [int(f["id"]) for f in fills] == [t.id for t in expected][: len(fills)] and fills
     assert [f["takerOrMaker"] == "maker" for f in fills] == [is_maker(t) for t in expected][: len(fills)]
     assert orders and all(CCXT_ID.match(o["clientOrderId"]) for o in orders)
+
+
+# --- cancelled orders ------------------------------------------------------------------------------------
+
+
+class Cancels(NamedTuple):
+    days: int
+    field: str  # the history field that sets the rate
+    rate: float  # its default
+    client_ids: re.Pattern
+    life_s: tuple[float, float]  # from placed to cancelled
+    away: tuple[float, float]  # |price / market - 1|: lowest median, highest of any
+
+
+CANCELS = {
+    "grid-bot": Cancels(2, "cancels_per_fill", 0.3, CCXT_ID, (1800, 12 * 3600), (0.004, 0.05)),
+    "market-maker": Cancels(1, "cancels_per_fill", 3, HUMMINGBOT_ID, (5, 90), (0.0002, 0.005)),
+    "dca-bot": Cancels(10, "cancels_per_safety_buy", 1, CCXT_ID, (3 * 3600 - 10, 7 * 24 * 3600), (0.0, 0.15)),
+    "scalper": Cancels(4, "cancels_per_limit", 0.5, BINANCE_ID, (15, 60), (0.0, 0.005)),
+    "app-person": Cancels(90, "cancels_per_limit", 0.2, APP_ID, (1, 3 * 3600), (0.003, 0.04)),
+}
+
+
+def all_orders(exchange, symbol: str) -> list[dict]:
+    """GET /api/v3/allOrders from the first order on, paged by order id as the audit reads it."""
+    rows: list[dict] = []
+    while True:
+        next_id = rows[-1]["orderId"] + 1 if rows else 0
+        page = exchange.private_get_allorders({"symbol": symbol, "orderId": next_id, "limit": 1000})
+        rows += [{**o, "orderId": int(o["orderId"])} for o in page]
+        if len(page) < 1000:
+            return rows
+
+
+def market_at(built: Built):
+    """The market at a time: the median of others' trades in its hour of the price path (hours counted back from
+    NOW), or in the nearest hour that has some."""
+    hours: dict[str, dict[int, list[float]]] = {}
+    for symbol, trades in built.exchange.ledger.trades.items():
+        for t in trades:
+            if "victim" not in (t.buyer, t.seller):
+                hours.setdefault(symbol, {}).setdefault((NOW - t.time) // HOUR_MS, []).append(float(t.price))
+    keys = {s: sorted(h) for s, h in hours.items()}
+
+    def at(symbol: str, time: int) -> float:
+        ago = (NOW - time) // HOUR_MS
+        index = bisect.bisect_left(keys[symbol], ago)
+        near = min(keys[symbol][max(index - 1, 0) : index + 1], key=lambda h: abs(h - ago))
+        return statistics.median(hours[symbol][near])
+
+    return at
+
+
+def cancel_base(name: str, built: Built, filled: list[dict]) -> int:
+    """What the behaviour's rate counts against: fills, safety buys or limit orders that filled."""
+    if name in ("grid-bot", "market-maker"):
+        return len(ordinary(built))
+    if name == "dca-bot":
+        safety, in_deal = 0, set()
+        for o in sorted(filled, key=lambda o: o["time"]):
+            if o["side"] == "SELL":
+                in_deal.discard(o["symbol"])
+            elif o["symbol"] in in_deal:
+                safety += 1
+            else:
+                in_deal.add(o["symbol"])
+        return safety
+    return sum(o["type"] == "LIMIT" for o in filled)
+
+
+@pytest.mark.parametrize("name", sorted(CANCELS))
+def test_bots_cancel_orders_as_that_bot_does_read_through_all_orders(name):
+    """Each behaviour's cancelled orders, read through GET /api/v3/allOrders with ccxt: about as many as its rate
+    says, nothing executed, no trade, its own client-id family, LIMIT at the price that bot quotes, cancelled as
+    long after placing as that bot waits."""
+    spec = CANCELS[name]
+    built = small(name, days=spec.days)
+    entry = next(c for c in built.credentials if c["label"] == "victim-bot")
+    symbols = load_spec(name)["history"]["symbols"]
+    with SandboxServer(built.exchange).running() as server:
+        exchange = ccxt_client(type("S", (), {"base_url": server.base_url}), entry["api_key"], entry["secret"])
+        exchange.enableRateLimit = False  # the sandbox, not Binance
+        rows = [o for symbol in symbols for o in all_orders(exchange, symbol)]
+        cancelled = [o for o in rows if o["status"] == "CANCELED"]
+        sample = cancelled[:: max(1, len(cancelled) // 3)][:3]
+        their_trades = [exchange.fetch_my_trades(o["symbol"], params={"orderId": o["orderId"]}) for o in sample]
+    share = len(cancelled) / cancel_base(name, built, [o for o in rows if o["status"] == "FILLED"])
+    assert 0.75 * spec.rate <= share <= 1.2 * spec.rate, share
+    assert {o["status"] for o in rows} == {"FILLED", "CANCELED"}
+    assert all(Decimal(o["executedQty"]) == Decimal(o["cummulativeQuoteQty"]) == 0 for o in cancelled)
+    assert all(o["type"] == "LIMIT" and o["timeInForce"] == "GTC" and float(o["origQty"]) > 0 for o in cancelled)
+    assert all(spec.client_ids.match(o["clientOrderId"]) for o in cancelled)
+    assert len({o["clientOrderId"] for o in rows}) == len(rows)
+    set_up = NOW - spec.days * DAY_MS + 60_000  # a grid bot's levels placed when it started may go sooner
+    lives = [(o["updateTime"] - o["time"]) / 1000 for o in cancelled if o["time"] > set_up]
+    assert spec.life_s[0] <= min(lives) and max(lives) <= spec.life_s[1]
+    market = market_at(built)
+    away = {o["orderId"]: float(o["price"]) / market(o["symbol"], o["time"]) - 1 for o in cancelled}
+    assert statistics.median(map(abs, away.values())) >= spec.away[0] and max(map(abs, away.values())) <= spec.away[1]
+    for side, sign in (("BUY", -1), ("SELL", 1)):  # bids below the market, asks above
+        sided = [away[o["orderId"]] for o in cancelled if o["side"] == side]
+        assert not sided or sign * statistics.mean(sided) > 0
+    assert their_trades == [[]] * len(sample)
+    ids = {o["orderId"] for o in cancelled}
+    ledger = built.exchange.ledger
+    assert not [t for ts in ledger.trades.values() for t in ts if ids & {t.buy_order, t.sell_order}]
+
+
+@pytest.mark.parametrize("name", sorted(CANCELS))
+def test_cancelled_orders_move_no_balance_and_leave_the_fills_alone(name):
+    """The same scenario with its cancels turned off (rate 0): the same trades, daily snapshots and balances."""
+    spec = CANCELS[name]
+    days = min(spec.days, 3)
+    with_cancels, without = small(name, days=days, seed=4), small(name, days=days, seed=4, **{spec.field: 0})
+    ledgers = with_cancels.exchange.ledger, without.exchange.ledger
+    statuses = [Counter(o.status for o in ledger.orders.values() if o.account == "victim") for ledger in ledgers]
+    assert statuses[0]["CANCELED"] > 0 and statuses[1]["CANCELED"] == 0
+    assert statuses[0]["FILLED"] == statuses[1]["FILLED"]
+    assert [(t.id, t.price, t.qty, t.time, t.buyer) for t in victim_trades(with_cancels)] == [
+        (t.id, t.price, t.qty, t.time, t.buyer) for t in victim_trades(without)
+    ]
+    assert ledgers[0].snapshots["victim"] == ledgers[1].snapshots["victim"]
+    balances = [ledger.accounts["victim"].balances for ledger in ledgers]
+    assert {a: (b.free, b.locked) for a, b in balances[0].items()} == {
+        a: (b.free, b.locked) for a, b in balances[1].items()
+    }
+
+
+def test_a_cancel_rate_must_be_a_number_not_below_zero():
+    spec = load_spec("market-maker")
+    spec["history"]["cancels_per_fill"] = -1
+    with pytest.raises(ScenarioError, match="cancels_per_fill"):
+        ScenarioBuilder(spec, now_ms=NOW).build()
 
 
 def test_unknown_behaviour_is_named_in_the_error():

@@ -16,10 +16,20 @@ clientOrderId shapes, from public sources:
   by 32 lowercase hex digits on spot.
 - No newClientOrderId sent: Binance makes one up, 22 letters and digits (the spot API docs' example
   "6gCrw2kRUAF9CvJDGP16IP").
+
+Cancelled orders: a real bot's allOrders is full of orders it placed and cancelled unfilled (status CANCELED,
+executedQty 0, no trade, balances untouched). Each behaviour makes them the way that bot does, at a rate set by
+one history field (0 turns them off): a market maker re-quotes (`cancels_per_fill`, 3; real ratios are 10:1 and
+more), a grid bot drops far levels when it re-centres (`cancels_per_fill`, 0.3), a DCA bot cancels and re-places
+its take-profit after each safety buy (`cancels_per_safety_buy`, 1), a scalper cancels limit orders that did not
+fill in time (`cancels_per_limit`, 0.5), a person in the app now and then re-prices a limit order
+(`cancels_per_limit`, 0.2). They are drawn from their own rng (seeded from the scenario's seed), so the fills
+are the same whatever the rate.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import random
@@ -41,6 +51,16 @@ ALNUM = string.ascii_letters + string.digits
 CLIENT_ID_STYLES = ("ccxt", "ccxt-legacy", "freqtrade", "hummingbot", "binance", "web", "android", "ios", "app")
 
 
+@functools.cache
+def _hummingbot_prefix(side: str, base: str, quote: str) -> str:
+    return f"x-MG43PCSN{'B' if side == 'BUY' else 'S'}{base[0]}{base[-1]}{quote[0]}{quote[-1]}"
+
+
+@functools.cache
+def _hummingbot_instance(pid: int) -> str:
+    return hashlib.md5(f"sandbox-host_pid:{pid}".encode(), usedforsecurity=False).hexdigest()
+
+
 def client_order_id(rng: random.Random, style: str, side: str, symbol: Symbol, time_ms: int) -> str:
     """A clientOrderId in the shape the named software gives Binance spot orders."""
     if style in ("ccxt", "freqtrade"):
@@ -48,11 +68,9 @@ def client_order_id(rng: random.Random, style: str, side: str, symbol: Symbol, t
     if style == "ccxt-legacy":
         return f"x-R4BD3S82{rng.getrandbits(88):022x}"
     if style == "hummingbot":
-        prefix = f"x-MG43PCSN{'B' if side == 'BUY' else 'S'}{symbol.base[0]}{symbol.base[-1]}"
-        prefix += f"{symbol.quote[0]}{symbol.quote[-1]}"
-        instance = hashlib.md5(f"sandbox-host_pid:{rng.randint(1000, 9999)}".encode(), usedforsecurity=False)
+        instance = _hummingbot_instance(rng.randint(1000, 9999))
         nonce = time_ms * 1000 + rng.randint(0, 999)
-        return f"{prefix}{nonce:x}{instance.hexdigest()}"[:32]
+        return f"{_hummingbot_prefix(side, symbol.base, symbol.quote)}{nonce:x}{instance}"[:32]
     if style == "binance":
         return "".join(rng.choice(ALNUM) for _ in range(22))
     if style == "app":
@@ -61,9 +79,19 @@ def client_order_id(rng: random.Random, style: str, side: str, symbol: Symbol, t
     return f"{prefix}{rng.getrandbits(128):032x}"
 
 
+class QuickRandom(random.Random):
+    """randint from one random() call, several times faster than Random's exact one: a market maker's history
+    has hundreds of thousands of cancelled orders, each with a few draws."""
+
+    def randint(self, a: int, b: int) -> int:
+        return a + int(self.random() * (b - a + 1))
+
+
 @dataclass
 class BotOrder:
-    """One of the victim's orders and its fills: (time, price, qty, victim is maker)."""
+    """One of the victim's orders and its fills: (time, price, qty, victim is maker); `cancels` are orders the
+    bot placed and cancelled unfilled before this one (CANCELED, order id 0 until written into the ledger with
+    it)."""
 
     symbol: str
     side: str
@@ -73,15 +101,18 @@ class BotOrder:
     price: Decimal
     fills: list[tuple[int, Decimal, Decimal, bool]] = field(default_factory=list)
     tag: str = ""  # the kind of the legitimately unusual day, for its order
+    cancels: list[Order] = field(default_factory=list)
+
+
+CENT, SATOSHI, LOT = Decimal("0.01"), Decimal("0.00000001"), Decimal("0.00001")
 
 
 def tick(price: Decimal | float) -> Decimal:
-    value = Decimal(str(price))
-    return value.quantize(Decimal("0.01") if value > 10 else Decimal("0.00000001"), rounding=ROUND_DOWN)
+    return Decimal(str(price)).quantize(CENT if price > 10 else SATOSHI, rounding=ROUND_DOWN)
 
 
 def lot(qty: Decimal | float) -> Decimal:
-    return Decimal(str(qty)).quantize(Decimal("0.00001"), rounding=ROUND_DOWN)
+    return Decimal(str(qty)).quantize(LOT, rounding=ROUND_DOWN)
 
 
 def poisson(rng: random.Random, mean: float) -> int:
@@ -117,6 +148,27 @@ class Context:
         if self.style not in CLIENT_ID_STYLES:
             raise ScenarioError(f"{where}: history field 'client_ids' must be one of {CLIENT_ID_STYLES}")
         self.net: dict[str, float] = {s.name: 0.0 for s in self.symbols}  # quote spent on each symbol, net
+        self.cancel_rng = QuickRandom(f"cancels {builder.seed}")  # apart from the fills' draws
+
+    def cancel_rate(self, name: str, default: float) -> float:
+        from keyguard.sandbox.scenario import ScenarioError
+
+        value = self.params.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            where = f"{self.builder.source}:{self.params.get('__line__', '?')}"
+            raise ScenarioError(f"{where}: history field {name!r} must be a number >= 0")
+        return float(value)
+
+    def cancelled(
+        self, side: str, symbol: Symbol, placed: int, cancelled: int, price: Decimal, qty: Decimal
+    ) -> list[Order]:
+        """A LIMIT order placed and cancelled with nothing filled, or none when it falls outside the history."""
+        if not self.start <= placed < cancelled < self.end or qty <= 0:
+            return []
+        client_id = client_order_id(self.cancel_rng, self.style, side, symbol, placed)
+        order = Order(symbol.name, 0, client_id, "", side, "LIMIT", "GTC", price, qty, placed)
+        order.status, order.update_time = "CANCELED", cancelled  # its order id and account are the Writer's
+        return [order]
 
     def market(self, symbol: str, time: int) -> float:
         return float(self.builder._price_at(symbol, time))
@@ -164,6 +216,47 @@ class Context:
 
 # --- behaviours -----------------------------------------------------------------------------------------
 
+GRID_BATCH = (2, 8)  # levels a grid bot drops at one re-centring
+
+
+def grid_recentre(
+    ctx: Context, symbol: Symbol, base: float, step: float, quote: float, time: int, mean: float
+) -> list[Order]:
+    """Levels that the grid bot set up 3 to 12 steps from the market of the time, half an hour to 12 hours ago
+    (or when it started), and cancels in a batch when it re-centres after a fill; `mean` cancelled orders on
+    average."""
+    rng, out = ctx.cancel_rng, []
+    at = time
+    for _ in range(poisson(rng, mean / (sum(GRID_BATCH) / 2))):
+        at += rng.randint(200, 3_000)
+        for _ in range(rng.randint(*GRID_BATCH)):
+            side = "BUY" if rng.random() < 0.5 else "SELL"
+            placed = at - rng.randint(30 * MINUTE_MS, 12 * HOUR_MS)
+            placed = max(placed, ctx.start + rng.randint(0, MINUTE_MS))  # the grid set up when the bot started
+            here = math.log(ctx.market(symbol.name, placed) / base) / math.log(1 + step)
+            away = rng.randint(3, 12)
+            level = math.floor(here) - away if side == "BUY" else math.ceil(here) + away
+            price = tick(base * (1 + step) ** level)
+            out += ctx.cancelled(side, symbol, placed, at, price, lot(quote / float(price)))
+            at += rng.randint(20, 300)
+    return out
+
+
+def requotes(ctx: Context, symbol: Symbol, time: int, spread: float, qty: Decimal, mean: float) -> list[Order]:
+    """Quotes the market maker placed in the quarter hour before a fill and cancelled unfilled when it refreshed
+    them, seconds to a minute and a half later: a bid and an ask at a time (Hummingbot places and refreshes both
+    sides together), a few basis points from the market, each of `qty` (its order_amount is in the base asset);
+    `mean` cancelled orders on average."""
+    rng, out = ctx.cancel_rng, []
+    for _ in range(poisson(rng, mean / 2)):
+        placed = time - rng.randint(1_000, 15 * MINUTE_MS)
+        cancelled = placed + rng.randint(5_000, 90_000)
+        market = ctx.market(symbol.name, placed)
+        bid, ask = spread * rng.uniform(0.6, 1.4), spread * rng.uniform(0.6, 1.4)
+        out += ctx.cancelled("BUY", symbol, placed, cancelled, tick(market * (1 - bid)), qty)
+        out += ctx.cancelled("SELL", symbol, placed, cancelled, tick(market * (1 + ask)), qty)
+    return out
+
 
 def grid_bot(ctx: Context) -> Iterator[BotOrder]:
     """Limit orders at fixed grid levels on both sides; a level fills when the market crosses it, so fills
@@ -173,6 +266,7 @@ def grid_bot(ctx: Context) -> Iterator[BotOrder]:
     step = float(p.get("grid_step", 0.002))
     quote = float(p.get("order_quote", 40))
     maker_share = float(p.get("maker_share", 0.94))
+    cancels = ctx.cancel_rate("cancels_per_fill", 0.3)
     bases = {s.name: ctx.market(s.name, ctx.start) for s in ctx.symbols}
     for hour in ctx.hours():
         count = poisson(rng, rate * rng.gammavariate(2.0, 0.5))
@@ -191,6 +285,9 @@ def grid_bot(ctx: Context) -> Iterator[BotOrder]:
             placed = time - (rng.randint(5_000, 2 * HOUR_MS) if maker else 0)
             order = BotOrder(symbol.name, side, "LIMIT", ctx.cid(side, symbol, placed), placed, price)
             order.fills = ctx.fills(time, price, qty, maker, 2 if rng.random() < 0.08 else 1)
+            if cancels:
+                mean = cancels * len(order.fills)
+                order.cancels = grid_recentre(ctx, symbol, bases[symbol.name], step, quote, time, mean)
             yield order
 
 
@@ -202,6 +299,7 @@ def market_maker(ctx: Context) -> Iterator[BotOrder]:
     spread = float(p.get("half_spread", 0.0006))
     quote = float(p.get("order_quote", 30))
     maker_share = float(p.get("maker_share", 0.97))
+    cancels = ctx.cancel_rate("cancels_per_fill", 3)
     for hour in ctx.hours():
         daily = 1 + 0.35 * math.sin(2 * math.pi * ((hour // HOUR_MS) % 24 - 8) / 24)
         count = poisson(rng, rate * daily * rng.gammavariate(6.0, 1 / 6))
@@ -222,19 +320,25 @@ def market_maker(ctx: Context) -> Iterator[BotOrder]:
             order = BotOrder(symbol.name, side, "LIMIT", ctx.cid(side, symbol, placed), placed, price)
             qty = lot(quote * parts / float(price))
             order.fills = [(times[index + i], price, lot(qty / parts), maker) for i in range(parts)]
+            if cancels:
+                size = lot(quote / market)
+                order.cancels = requotes(ctx, symbol, time, spread, size, cancels * parts)
             index += parts
             yield order
 
 
 def dca_bot(ctx: Context) -> Iterator[BotOrder]:
     """A market buy of a fixed amount every few hours, on the clock; when the deal's average price is up by the
-    take-profit, the whole deal is sold by a resting limit order (maker)."""
+    take-profit, the whole deal is sold by a resting limit order (maker). As 3Commas does, the take-profit order
+    is cancelled and placed anew at the new average after each safety buy (each buy after a deal's first)."""
     p, rng = ctx.params, ctx.rng
     interval = int(float(p.get("interval_hours", 3)) * HOUR_MS)
     quote = float(p.get("order_quote", 100))
     take_profit = float(p.get("take_profit", 0.015))
     max_buys = int(p.get("max_buys", 10))
+    cancels = ctx.cancel_rate("cancels_per_safety_buy", 1)
     deals = {s.name: [0.0, 0.0, 0] for s in ctx.symbols}  # qty, cost, buys
+    last_buy = {s.name: ctx.start for s in ctx.symbols}  # when the deal's take-profit order was last placed
     offset = rng.randint(0, interval - 1)
     time = ctx.start - ctx.start % interval + offset
     turn = 0
@@ -249,6 +353,7 @@ def dca_bot(ctx: Context) -> Iterator[BotOrder]:
                     if hour >= ctx.start and ctx.market(symbol.name, hour) >= target:
                         sell_at = hour + rng.randint(0, HOUR_MS - 1)
                         placed = sell_at - rng.randint(HOUR_MS, 5 * HOUR_MS)
+                        placed = max(placed, min(last_buy[symbol.name] + 3_000, sell_at))  # after the last buy
                         price = tick(target)
                         order = BotOrder(symbol.name, "SELL", "LIMIT", ctx.cid("SELL", symbol, placed), placed, price)
                         order.fills = ctx.fills(sell_at, price, lot(qty * 0.999), True)
@@ -264,6 +369,12 @@ def dca_bot(ctx: Context) -> Iterator[BotOrder]:
                 amount = lot(quote / float(price))
                 order = BotOrder(symbol.name, "BUY", "MARKET", ctx.cid("BUY", symbol, at), at, Decimal(0))
                 order.fills = ctx.fills(at, price, amount, False, rng.choice((1, 1, 2)))
+                if buys and ctx.cancel_rng.random() < cancels:  # the take-profit at the deal's old average
+                    placed = last_buy[symbol.name] + ctx.cancel_rng.randint(1_000, 5_000)
+                    cancelled = at + ctx.cancel_rng.randint(500, 4_000)
+                    target, size = tick(cost / qty * (1 + take_profit)), lot(qty * 0.999)
+                    order.cancels = ctx.cancelled("SELL", symbol, placed, cancelled, target, size)
+                last_buy[symbol.name] = at
                 deals[symbol.name] = [qty + float(amount) * 0.999, cost + float(amount * price), buys + 1]
                 yield order
         time += interval
@@ -275,7 +386,9 @@ def scalper(ctx: Context) -> Iterator[BotOrder]:
     quiet = float(p.get("quiet_minutes", 100))
     quote = float(p.get("order_quote", 300))
     burst = (int(p.get("burst_min", 4)), int(p.get("burst_max", 14)))
+    cancels = ctx.cancel_rate("cancels_per_limit", 0.5)
     time = ctx.start + int(rng.expovariate(1 / quiet) * MINUTE_MS)
+    done = ctx.start  # when the last order filled
     while time < ctx.end:
         symbol = rng.choice(ctx.symbols)
         side = ctx.balanced_side(symbol.name, quote)
@@ -295,11 +408,42 @@ def scalper(ctx: Context) -> Iterator[BotOrder]:
             limit = price if maker else Decimal(0)
             order = BotOrder(symbol.name, side, kind, ctx.cid(side, symbol, placed), placed, limit)
             order.fills = ctx.fills(filled, price, qty, maker, 1 if maker else rng.choice((1, 1, 2)))
+            if maker and cancels:
+                order.cancels = timed_out(ctx, symbol, side, qty, done, time, cancels)
+            done = filled
             held = qty if side == "BUY" else Decimal(0)
             side = "SELL" if side == "BUY" else "BUY"
             time = filled + rng.randint(30_000, 4 * MINUTE_MS)
             yield order
         time += int(rng.expovariate(1 / quiet) * MINUTE_MS)
+
+
+def timed_out(ctx: Context, symbol: Symbol, side: str, qty: Decimal, after: int, time: int, mean: float) -> list[Order]:
+    """Limit orders the scalper gave 15 to 60 seconds to fill and cancelled, each re-placed at once at the new
+    price, before the one at `time` that filled; none before `after`, when its last order filled."""
+    rng, out = ctx.cancel_rng, []
+    for _ in range(poisson(rng, mean)):
+        cancelled = time - rng.randint(200, 2_000)
+        placed = cancelled - rng.randint(15_000, 60_000)
+        if placed <= after:
+            break
+        price = tick(ctx.market(symbol.name, placed) * (1 - 0.0003 if side == "BUY" else 1 + 0.0003))
+        out = ctx.cancelled(side, symbol, placed, cancelled, price, qty) + out
+        time = placed
+    return out
+
+
+def repriced(ctx: Context, symbol: Symbol, side: str, quote: float, time: int, awake: int, mean: float) -> list[Order]:
+    """Limit orders the person placed a while before the one at `time` (up to three hours, and after they woke
+    `awake` ms before), further from the market, and cancelled shortly before placing that one."""
+    rng, out = ctx.cancel_rng, []
+    for _ in range(poisson(rng, mean)):
+        placed = time - rng.randint(min(15 * MINUTE_MS, awake // 2), min(3 * HOUR_MS, awake))
+        away = rng.uniform(0.005, 0.03)
+        price = tick(ctx.market(symbol.name, placed) * (1 - away if side == "BUY" else 1 + away))
+        cancelled = time - rng.randint(10_000, 5 * MINUTE_MS)
+        out += ctx.cancelled(side, symbol, placed, cancelled, price, lot(quote / float(price)))
+    return out
 
 
 def app_person(ctx: Context) -> Iterator[BotOrder]:
@@ -308,6 +452,7 @@ def app_person(ctx: Context) -> Iterator[BotOrder]:
     per_day = float(p.get("trades_per_day", 3))
     zone = int(p.get("utc_offset_hours", 1))
     wake, sleep = int(p.get("wake_hour", 8)), int(p.get("sleep_hour", 23))
+    cancels = ctx.cancel_rate("cancels_per_limit", 0.2)
     day = ctx.start - ctx.start % DAY_MS
     while day < ctx.end:
         for _ in range(poisson(rng, per_day)):
@@ -329,6 +474,9 @@ def app_person(ctx: Context) -> Iterator[BotOrder]:
                     continue
                 order = BotOrder(symbol.name, side, "LIMIT", ctx.cid(side, symbol, time), time, price)
                 order.fills = ctx.fills(filled, price, lot(quote / float(price)), True)
+                if cancels:
+                    awake = int((local_hour - wake) * HOUR_MS)
+                    order.cancels = repriced(ctx, symbol, side, quote, time, awake, cancels)
             yield order
         day += DAY_MS
 
@@ -429,8 +577,23 @@ class Writer:
             return self.victim.balance(symbol.quote).free >= need
         return self.victim.balance(symbol.base).free >= sum(qty for _, _, qty, _ in order.fills)
 
+    def write_cancelled(self, orders: list[Order]) -> None:
+        """The victim's cancelled orders: no trade, and the balance each locked while open is free again. One is
+        left out when the account could not have placed it (Binance rejects an order the free balance does not
+        cover)."""
+        ledger, balances = self.ledger, self.victim.balances
+        for order in orders:
+            symbol, buy = ledger.symbols[order.symbol], order.side == "BUY"
+            held = balances.get(symbol.quote if buy else symbol.base)
+            if held is None or held.free < (order.price * order.orig_qty if buy else order.orig_qty):
+                continue
+            order.order_id, order.account = ledger.next_order_id(), self.victim.name
+            ledger.orders[order.order_id] = order
+
     def write(self, order: BotOrder, other: Account | None = None) -> list[Trade]:
-        """`other`, when given, is the counterparty of every fill (an attacker), its balances applied."""
+        """`other`, when given, is the counterparty of every fill (an attacker), its balances applied. The orders
+        the bot cancelled before this one are written first."""
+        self.write_cancelled(order.cancels)
         symbol = self.ledger.symbols[order.symbol]
         if not order.fills or not self.affordable(order, symbol):
             return []
