@@ -50,7 +50,8 @@ INTERVALS_MS = {
 
 
 def fmt(value: Decimal) -> str:
-    return str(value.quantize(EIGHT, rounding=ROUND_DOWN))
+    """Binance's decimal strings: always eight places, never exponent notation ("0.00000000", not "0E-8")."""
+    return f"{value.quantize(EIGHT, rounding=ROUND_DOWN):f}"
 
 
 @dataclass
