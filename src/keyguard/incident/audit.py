@@ -203,7 +203,7 @@ class Auditor:
             data.trades[symbol] = audit_market.trades(self, symbol)
             if data.trades[symbol]:
                 data.klines[symbol] = audit_market.klines(self, symbol)
-                data.orders[symbol] = audit_market.orders(self, symbol, data.trades[symbol][0]["orderId"])
+                data.orders[symbol] = audit_market.orders_read(self, symbol, data.trades[symbol])
 
     # --- the one way to an answer -----------------------------------------------------------------
     def read(self, method: str, params: dict[str, Any], what: str, optional: bool = False) -> Any:

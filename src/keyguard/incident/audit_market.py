@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from keyguard.incident.audit import AuditData, Auditor
 
 QUOTES = ("USDT", "FDUSD", "USDC", "BTC", "BNB", "ETH")
+BASELINE_ORDER_PAGES = 3
 KLINES_BEFORE_MS = DAY_MS  # the market before the window, for reference prices at its start
 
 
@@ -74,11 +75,26 @@ def trades(auditor: Auditor, symbol: str) -> list[dict[str, Any]]:
     return [found[i] for i in sorted(found)]
 
 
-def orders(auditor: Auditor, symbol: str, first_order: int) -> list[dict[str, Any]]:
-    """Orders from the first one that traded in the window on, paged by order id."""
+def orders_read(auditor: Auditor, symbol: str, trades: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every order from the first one that traded in the window on; before the window (the baseline period) a
+    sample of BASELINE_ORDER_PAGES pages from its first traded order — enough to learn the account's client-id
+    families and order types, at a bounded cost on a market maker that places and cancels thousands a day."""
+    window = next((t["orderId"] for t in trades if t["time"] >= auditor.data.start), None)
+    found: dict[int, dict[str, Any]] = {}
+    if trades[0]["orderId"] != window:
+        before = orders(auditor, symbol, trades[0]["orderId"], BASELINE_ORDER_PAGES)
+        found.update((o["orderId"], o) for o in before if window is None or o["orderId"] < window)
+    if window is not None:
+        found.update((o["orderId"], o) for o in orders(auditor, symbol, window))
+    return [found[i] for i in sorted(found)]
+
+
+def orders(auditor: Auditor, symbol: str, first_order: int, pages: int | None = None) -> list[dict[str, Any]]:
+    """Orders from `first_order` on, paged by order id (at most `pages` pages)."""
     found: dict[int, dict[str, Any]] = {}
     next_id = first_order
-    while True:
+    while pages is None or pages > 0:
+        pages = None if pages is None else pages - 1
         page = auditor.read(
             "private_get_allorders",
             {"symbol": symbol, "orderId": next_id, "limit": ORDERS_LIMIT},
