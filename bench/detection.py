@@ -83,7 +83,7 @@ def score(built: Built, data: AuditData, detection: Detection, window_start: int
     flagged_trades = detection.flagged_trade_ids()
     flagged_withdrawals = {str(w) for w in detection.flagged_withdrawal_ids()}
     flagged_transfers = {str(f.ref["id"]) for f in detection.flags if f.kind == "transfer"}
-    unusual = {(t["symbol"], t["id"]) for t in truth.get("legit_unusual") or [] if "id" in t}
+    unusual = {(u["symbol"], i) for u in truth.get("legit_unusual") or [] for i in u["trade_ids"]}
     ordinary = flagged_trades - attack_trades
     victim_trades = len(window_trades(data, window_start))
     items = len(attack_trades) + len(withdrawals) + len(transfers)
@@ -104,6 +104,11 @@ def score(built: Built, data: AuditData, detection: Detection, window_start: int
         "ordinary_flagged": len(ordinary),
         "unusual_trades": len(unusual),
         "unusual_flagged": len(unusual & flagged_trades),
+        "ordinary_reasons": [
+            [f.ref["symbol"], f.ref["id"], f.score, f.reasons]
+            for f in detection.flags
+            if f.kind == "trade" and (f.ref["symbol"], f.ref["id"]) in ordinary
+        ][:5],
         "recall": hits / items if items else None,
         "ordinary_share": len(ordinary) / victim_trades if victim_trades else 0.0,
     }

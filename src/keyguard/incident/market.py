@@ -3,8 +3,9 @@ account's own trades taken out: a kline's volume and quote volume minus the acco
 the volume-weighted price of everyone else's trades, exactly.
 
 A liquid symbol (others trade it in most hours) is judged against others' average price in the trade's own hour.
-A thin one is judged against the last trade by others in an earlier hour in which the account did not trade: on a
-thin coin the attacker's own orders make the tape of the hours the account trades in. How far a fair trade may
+A thin one is judged against others' last price before the run of the account's trades the trade belongs to (the
+kline's close where only others traded, else others' average): on a thin coin the attacker's own orders, clearing
+the book just before, make the tape of the hours the account trades in. How far a fair trade may
 stray from its reference — the scale — is the symbol's own hourly volatility, widened with the square root of the
 hours between the trade and its reference.
 """
@@ -25,6 +26,8 @@ MIN_SCALE = 0.002  # a spread and a little slippage: no fill is judged against a
 THIN_COVERAGE = 0.5  # others trade a thin symbol in fewer than half of the hours
 NEAR_HOURS = 6  # a liquid symbol's reference comes from the trade's hour, else from this many hours around it
 MAD_TO_SIGMA = 1.4826
+CLUSTER_GAP_MS = 30 * 60_000  # the account's trades this close together are one run (a wash takes minutes)
+CLUSTER_SPAN_MS = 6 * HOUR_MS
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class SymbolMarket:
         """`start`, `end`: the period the account's trades were read for (hours before it are left out: the
         account's share of them is unknown); a symbol listed later counts from its first kline."""
         own: dict[int, list[float]] = {}
+        own_trades = list(own_trades)
         for trade in own_trades:
             row = own.setdefault(trade["time"] - trade["time"] % HOUR_MS, [0, 0.0, 0.0])
             row[0] += 1
@@ -49,8 +53,9 @@ class SymbolMarket:
         self.own_hours = own
         self.hours: list[int] = []  # hours in which others traded
         self.prices: list[float] = []  # others' volume-weighted price in that hour
-        self.clean_hours: list[int] = []  # hours in which only others traded
-        self.clean_open_close: list[tuple[float, float]] = []
+        # others' first and last price of the hour: the kline's open and close where only others traded, else
+        # (the order within the hour unknown) their average
+        self.first_last: list[tuple[float, float]] = []
         self.volume: dict[int, float] = {}  # every trade's base volume, per hour
         for kline in klines:
             hour, count = int(kline[0]), int(kline[8])
@@ -69,13 +74,12 @@ class SymbolMarket:
                 continue
             self.hours.append(hour)
             self.prices.append(price)
-            if not trades:
-                self.clean_hours.append(hour)
-                self.clean_open_close.append((float(kline[1]), float(kline[4])))
+            self.first_last.append((float(kline[1]), float(kline[4])) if not trades else (price, price))
         first = max(start, int(klines[0][0])) if klines else start
         self.coverage = len(self.hours) / max(1, (end - first) // HOUR_MS)
         self.thin = self.coverage < THIN_COVERAGE
         self.volatility = max(MIN_SCALE, _hourly_volatility(self.hours, self.prices))
+        self.own_times, self.cluster_starts = _clusters(sorted(t["time"] for t in own_trades))
 
     def reference(self, time: int) -> Reference | None:
         return self._thin_reference(time) if self.thin else self._liquid_reference(time)
@@ -109,25 +113,39 @@ class SymbolMarket:
         return max(moves, default=0.0)
 
     def _thin_reference(self, time: int) -> Reference | None:
-        hour = time - time % HOUR_MS
-        at = bisect.bisect_left(self.clean_hours, hour)
+        """Others' last price before the run of the account's trades this one belongs to: on a thin coin the
+        attacker's own orders (clearing the book first) make the tape of the hours in which the account trades."""
+        at = bisect.bisect_right(self.own_times, time) - 1
+        begins = self.cluster_starts[at] if at >= 0 and self.own_times[at] == time else time
+        boundary = begins - begins % HOUR_MS
+        at = bisect.bisect_left(self.hours, boundary)
         if at > 0:
-            before = self.clean_hours[at - 1]
-            apart = (time - before - HOUR_MS) / HOUR_MS
+            apart = (time - self.hours[at - 1] - HOUR_MS) / HOUR_MS
             return Reference(
-                self.clean_open_close[at - 1][1],
+                self.first_last[at - 1][1],
                 self._scale(apart + 1),
-                f"the last trade by others before it ({max(apart, 0):.0f} h earlier; a thinly traded coin)",
+                f"others' last price before it ({max(apart, 0):.0f} h earlier; a thinly traded coin)",
             )
-        if at < len(self.clean_hours):
-            after = self.clean_hours[at]
-            apart = (after - time) / HOUR_MS
+        hour = time - time % HOUR_MS
+        at = bisect.bisect_right(self.hours, hour)
+        if at < len(self.hours):
+            apart = (self.hours[at] - time) / HOUR_MS
             return Reference(
-                self.clean_open_close[at][0],
+                self.first_last[at][0],
                 self._scale(apart + 1),
-                f"the first trade by others after it ({apart:.0f} h later; a thinly traded coin)",
+                f"others' first price after it ({apart:.0f} h later; a thinly traded coin)",
             )
         return None
+
+
+def _clusters(times: list[int]) -> tuple[list[int], list[int]]:
+    """Each of the account's trades with the start of its run: trades less than CLUSTER_GAP_MS apart, a run
+    reaching back at most CLUSTER_SPAN_MS."""
+    starts: list[int] = []
+    for i, time in enumerate(times):
+        joined = i > 0 and time - times[i - 1] < CLUSTER_GAP_MS and time - starts[-1] <= CLUSTER_SPAN_MS
+        starts.append(starts[-1] if joined else time)
+    return times, starts
 
 
 def _hourly_volatility(hours: list[int], prices: list[float]) -> float:
