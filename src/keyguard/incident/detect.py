@@ -36,6 +36,7 @@ VOLUME_SHARE = 0.5
 FUNDING_WINDOW_MS = 2 * HOUR_MS
 FUNDING_SHARE = 0.1
 EMPTIED_SHARE = 0.5  # a sale of half or more of what the account held
+FUNDING_ORDER_FACTOR = 3.0  # or an order this many times the account's 90th-percentile order in that symbol
 
 
 @dataclass
@@ -226,7 +227,8 @@ def _strengtheners(
 def _funding_sales(data: AuditData, flags: list[Flag], account: _Account) -> list[Flag]:
     """Market sells of other coins in the two hours before flagged purchases that together paid for a good part of
     them: the attacker's first step is to turn the victim's coins into the quote asset. Only orders that sold half
-    or more of what the account held count (any size in a symbol it never traded before)."""
+    or more of what the account held, or were far larger than its usual orders in that symbol, count (any size
+    in a symbol it never traded before)."""
     bought: dict[str, tuple[int, float]] = {}
     trades = {(s, t["id"]): t for s, rows in data.trades.items() for t in rows}
     for flag in flags:
@@ -252,7 +254,7 @@ def _funding_sales(data: AuditData, flags: list[Flag], account: _Account) -> lis
         large = {
             (symbol, order): fills
             for (symbol, order), fills in sales.items()
-            if symbol not in account.baseline.symbols or _emptied(holdings, symbol, fills)
+            if symbol not in account.baseline.symbols or _unusual_sale(holdings, account.baseline, symbol, fills)
         }
         raised = sum(float(t["quoteQty"]) for fills in large.values() for t in fills)
         if raised < FUNDING_SHARE * total:
@@ -269,10 +271,13 @@ def _funding_sales(data: AuditData, flags: list[Flag], account: _Account) -> lis
     return out
 
 
-def _emptied(holdings: Holdings | None, symbol: str, fills: list[dict[str, Any]]) -> bool:
+def _unusual_sale(holdings: Holdings | None, baseline: Baseline, symbol: str, fills: list[dict[str, Any]]) -> bool:
+    """Half or more of what the account held, or an order far larger than its usual ones in that symbol."""
     sold = sum(float(t["qty"]) for t in fills)
     held = holdings.before(split_symbol(symbol)[0], fills[0]["time"]) if holdings else 0.0
-    return held > 0 and sold >= EMPTIED_SHARE * held
+    proceeds = sum(float(t["quoteQty"]) for t in fills)
+    usual = baseline.order_size.get(symbol)
+    return (held > 0 and sold >= EMPTIED_SHARE * held) or bool(usual and proceeds >= FUNDING_ORDER_FACTOR * usual)
 
 
 def _wallet_flags(data: AuditData, window_start: int) -> list[Flag]:
