@@ -37,6 +37,16 @@ def test_clean_tree_exits_zero(tmp_path):
     assert "0 findings" in decode(done)[0]
 
 
+def test_a_path_that_does_not_exist_is_an_error_and_the_rest_is_still_scanned(tmp_path, canaries):
+    (tmp_path / "bot").mkdir()
+    (tmp_path / "bot" / ".env").write_text(_env_file(canaries))
+    done = run_keyguard("scan", "typo-of-a-dir", "bot", "--no-history", cwd=tmp_path)
+    out, err = decode(done)
+    assert done.returncode == 2  # not 0: a CI job scanning a misspelt path must fail
+    assert "typo-of-a-dir: no such file or directory" in err
+    assert "bot/.env:1:17" in out and "2 findings" in out
+
+
 def test_json_report_fields_and_pairing(tmp_path, canaries):
     (tmp_path / "bots").mkdir()
     (tmp_path / "bots" / "bot.py").write_text(f'client = Client("{canaries.key}", "{canaries.secret}")\n')
@@ -199,7 +209,9 @@ def test_bad_input_is_skipped_and_the_scan_goes_on(tmp_path, canaries):
     os.symlink("loop_a", tmp_path / "loop_b")
     os.symlink(tmp_path, tmp_path / "self_dir")  # a directory loop: not followed
     os.mkfifo(tmp_path / "pipe")
-    report = _json(run_keyguard("scan", ".", "missing.txt", "-f", "json", cwd=tmp_path))
+    done = run_keyguard("scan", ".", "missing.txt", "-f", "json", cwd=tmp_path)
+    assert done.returncode == 2  # a path given that does not exist; the report still comes
+    report = json.loads(decode(done)[0])
     reasons = {s["path"]: s["reason"] for s in report["skipped"]}
     assert reasons["bin.dat"] == "binary"
     assert reasons["backup.zip"].startswith("corrupt archive")

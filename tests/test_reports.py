@@ -41,6 +41,21 @@ def test_sarif_is_valid_sarif_2_1_0(tmp_path, canaries):
     assert {r["level"] for r in results} == {"error", "warning"}  # the encrypted key is a warning
 
 
+def test_sarif_names_the_chat_rules_of_findings_in_a_chat_export(tmp_path, canaries):
+    message = {"id": 7, "type": "message", "date": "2026-11-20T10:01:00", "from": "Bob"}
+    message["text"] = f"binance key {canaries.key} secret {canaries.secret}"
+    export = {"name": "Grid bot team", "type": "private_group", "id": 42, "messages": [message]}
+    (tmp_path / "result.json").write_text(json.dumps(export))
+    done = run_keyguard("scan", "--format", "sarif", "--no-history", cwd=tmp_path)
+    assert done.returncode == 1, decode(done)[1]
+    document = json.loads(decode(done)[0])
+    jsonschema.validate(document, _sarif_schema())
+    run = document["runs"][0]
+    rule_ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
+    assert run["results"] and all(rule_ids[r["ruleIndex"]] == r["ruleId"] for r in run["results"])
+    assert canaries.secret not in decode(done)[0]
+
+
 def test_no_output_holds_a_secret_in_clear(tmp_path, canaries):
     _plant_everything(tmp_path, canaries)
     outputs = []

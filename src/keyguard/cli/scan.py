@@ -150,6 +150,9 @@ def scan_command(
         engine=engine.value,
         jobs=jobs,
     )
+    missing = [p for p in options.paths if p != "-" and not os.path.lexists(p)]
+    for path in missing:  # said now, the rest still scanned; exit 2 at the end so CI does not stay green
+        Console(stderr=True).print(f"[red]keyguard: {path}: no such file or directory[/red]")
     try:
         accepted = load_baseline(baseline) if baseline else set()
         show_progress = fmt is OutputFormat.text and output is None and sys.stdout.isatty()
@@ -176,4 +179,4 @@ def scan_command(
     except OSError as error:
         raise _fail(f"cannot write {output}: {error.strerror or error}") from None
     leaks = [f for f in result.findings if f.severity != "info"]
-    raise typer.Exit(EXIT_FINDINGS if leaks else EXIT_CLEAN)
+    raise typer.Exit(EXIT_ERROR if missing else EXIT_FINDINGS if leaks else EXIT_CLEAN)

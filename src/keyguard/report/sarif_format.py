@@ -6,7 +6,7 @@ import json
 from pathlib import PurePath
 
 from keyguard import __version__
-from keyguard.rules import load_rules
+from keyguard.rules import load_all_rules
 from keyguard.scanner import ScanResult
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -36,7 +36,7 @@ def _rule_descriptor(rule_id: str, name: str) -> dict:
 
 
 def render_sarif(result: ScanResult) -> str:
-    rules = load_rules()
+    rules = load_all_rules()  # file and chat rules: a chat-export finding names a chat rule
     index = {rule.id: i for i, rule in enumerate(rules)}
     results = []
     for finding in result.findings:
