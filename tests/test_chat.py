@@ -135,3 +135,14 @@ def test_ordinary_chat_and_broken_json_are_not_leaks(tmp_path):
     (tmp_path / "broken.json").write_text('{"messages": [ {"text": "unterminated')
     report = _report(tmp_path)
     assert report["findings"] == [] and report["stats"]["files_scanned"] == 2
+
+
+def test_a_chat_shaped_file_of_other_types_does_not_stop_the_scan(tmp_path, canaries):
+    """Text parts that are not strings or entities, a chat list of numbers: the file is read as text and the
+    scan goes on to the key beside it."""
+    (tmp_path / "result.json").write_text(json.dumps({"messages": [{"text": [1]}], "chats": {"list": [1]}}))
+    (tmp_path / "odd.json").write_text(json.dumps({"messages": [{"type": "message", "text": [1, {"text": 2}]}]}))
+    (tmp_path / ".env").write_text(f"BINANCE_API_SECRET={canaries.secret}\n")
+    report = _report(tmp_path, "--no-history")
+    assert [f["path"] for f in report["findings"]] == [".env"]
+    assert report["stats"]["files_scanned"] == 3

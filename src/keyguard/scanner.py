@@ -125,8 +125,8 @@ def _try_chat(target: FileTarget, include_examples: bool, engine: str) -> Tally 
         found = scan_chat(
             _chat_detector(include_examples, engine), data, target.display, platform, local_only=target.local_only
         )
-    except ValueError:
-        return None  # not the JSON it looked like: scanned as text instead
+    except (ValueError, TypeError, AttributeError, KeyError):
+        return None  # not the JSON it looked like, or of other shapes than the platform's: scanned as text
     return Tally(findings=found, bytes_scanned=len(data), files_scanned=1)
 
 

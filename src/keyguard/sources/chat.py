@@ -33,7 +33,8 @@ def _telegram_text(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, list):
-        return "".join(part if isinstance(part, str) else str(part.get("text", "")) for part in value)
+        texts = (part.get("text", "") if isinstance(part, dict) else part for part in value)
+        return "".join(text for text in texts if isinstance(text, str))
     return ""
 
 
