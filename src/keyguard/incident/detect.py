@@ -23,6 +23,7 @@ from keyguard.incident.symbols import split_symbol
 from keyguard.incident.transfers import account_transfers
 
 HOUR_MS = 3_600_000
+USD_QUOTES = ("USDT", "FDUSD", "USDC")
 DAY_MS = 86_400_000
 FLAG_SCORE = 3.0
 # how far worse than the market, in units of the symbol's scale, and the points it earns
@@ -153,9 +154,6 @@ def _judge_symbol(symbol: str, trades: list[dict[str, Any]], market: SymbolMarke
     return flags
 
 
-USD_QUOTES = ("USDT", "FDUSD", "USDC")
-
-
 def _price_evidence(trade: dict[str, Any], reference: Reference, normal: dict[str, float] | None) -> tuple[float, str]:
     worse = adverse(trade, reference)
     scale = worse / reference.scale
@@ -229,6 +227,8 @@ def _funding_sales(data: AuditData, flags: list[Flag], account: _Account) -> lis
     them: the attacker's first step is to turn the victim's coins into the quote asset. Only orders that sold half
     or more of what the account held, or were far larger than its usual orders in that symbol, count (any size
     in a symbol it never traded before)."""
+    if not flags:
+        return []  # nothing was bought far above the market: no index of every trade needed
     bought: dict[str, tuple[int, float]] = {}
     trades = {(s, t["id"]): t for s, rows in data.trades.items() for t in rows}
     for flag in flags:
