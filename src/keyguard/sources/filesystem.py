@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import errno
-import fnmatch
+import functools
 import os
-import re
 import stat
 from collections.abc import Callable, Iterator, Sequence
+
+import pathspec
 
 from keyguard.sources.base import FileTarget, Skipped
 from keyguard.sources.gitrepo import tracked_files, work_tree_root
@@ -39,20 +40,44 @@ def display_path(path: str) -> str:
     return absolute if relative.startswith("..") else relative
 
 
-def exclusion_matcher(patterns: Sequence[str]) -> Callable[[str], bool]:
-    """One compiled test for all globs, against a relative path and its last component.
+def _directory_line(line: str) -> str:
+    """`dir/**` as git reads it for a directory: everything inside `dir`, not `dir` itself."""
+    line = line.rstrip()
+    return f"{line[:-3]}/?*" if line.endswith("/**") and line.strip("!/") != "**" else line
 
-    `dir/**` also matches `dir` itself, so excluded folders are not even entered.
-    """
-    globs = [*patterns, *(p[:-3] for p in patterns if p.endswith("/**"))]
-    if not globs:
+
+@functools.lru_cache(maxsize=32)
+def _compiled_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    if not patterns:
         return lambda relative: False
-    combined = re.compile("|".join(f"(?:{fnmatch.translate(glob)})" for glob in globs))
+    files = pathspec.GitIgnoreSpec.from_lines(patterns)
+    directories = pathspec.GitIgnoreSpec.from_lines([_directory_line(p) for p in patterns])
+
+    @functools.lru_cache(maxsize=4096)
+    def directory_excluded(directory: str) -> bool:
+        """`directory` ends with '/'; a directory inside an excluded one is excluded (as in git)."""
+        parent = directory[:-1].rpartition("/")[0]
+        return (bool(parent) and directory_excluded(parent + "/")) or directories.match_file(directory)
 
     def excluded(relative: str) -> bool:
-        return combined.match(relative) is not None or combined.match(os.path.basename(relative)) is not None
+        path = relative.replace(os.sep, "/")
+        if path.endswith("/"):
+            return directory_excluded(path)
+        parent = path.rpartition("/")[0]
+        return (bool(parent) and directory_excluded(parent + "/")) or files.match_file(path)
 
     return excluded
+
+
+def exclusion_matcher(patterns: Sequence[str]) -> Callable[[str], bool]:
+    """Whether a path is excluded by `patterns`, read as the lines of a .gitignore at the scan's root.
+
+    The path is relative to that root (or to the repository for history blobs), '/'-separated;
+    a directory is given with a trailing '/'. As in git, `build/` matches only directories,
+    `/vendor` only at the root, `!pattern` re-includes, and nothing inside an excluded directory
+    can be re-included.
+    """
+    return _compiled_matcher(tuple(patterns))
 
 
 def _stat_problem(error: OSError) -> str:
@@ -117,13 +142,15 @@ def walk(root: str, exclude: Sequence[str] = (), include_deps: bool = False) -> 
         for entry in entries:
             name = entry.name
             relative = f"{relative_directory}{os.sep}{name}" if relative_directory else name
-            if excluded(relative):
-                continue
             real_path = f"{real_directory}{os.sep}{name}"
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if name not in NEVER_WALKED and (include_deps or not is_dependency_dir(entry.path)):
+                    if excluded(relative + "/") or name in NEVER_WALKED:
+                        continue
+                    if include_deps or not is_dependency_dir(entry.path):
                         subdirectories.append((entry.path, relative, real_path, repo))
+                    continue
+                if excluded(relative):
                     continue
                 if entry.is_symlink() and os.path.isdir(entry.path):
                     continue
