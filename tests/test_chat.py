@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+
+import pytest
 
 from conftest import decode, make_canaries, run_keyguard
+from keyguard.sources.chat import Message, NotAChatExport, iter_messages
 
 
 def _report(tmp_path, *args: str) -> dict:
@@ -146,3 +150,75 @@ def test_a_chat_shaped_file_of_other_types_does_not_stop_the_scan(tmp_path, cana
     report = _report(tmp_path, "--no-history")
     assert [f["path"] for f in report["findings"]] == [".env"]
     assert report["stats"]["files_scanned"] == 3
+
+
+def _messages(data: object, platform: str, path: str = "export/chat/result.json") -> list[Message]:
+    raw = data if isinstance(data, bytes) else json.dumps(data).encode()
+    return list(iter_messages(path, raw, platform))
+
+
+@pytest.mark.parametrize(
+    ("raw", "platform", "why"),
+    [
+        (b'{"messages": [ {"text": "unterminated', "telegram", "not JSON"),
+        (b"\xff\xfe\x00garbage", "discord", "not JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "slack", "not JSON"),  # deeper than the parser recurses
+        (b'{"id": ' + b"9" * 5000 + b"}", "telegram", "not JSON"),  # an integer too long to convert
+        (b'{"messages": []}', "slack", "a Slack channel day file is a JSON list"),
+        (b"[1, 2]", "telegram", "a telegram export is a JSON object"),
+        (b'{"messages": {"greeting": "hi"}}', "telegram", "a Telegram chat export holds a list of messages"),
+        (b'{"chats": {"list": [1]}, "messages": []}', "telegram", "chats.list is a list of chats"),
+        (b'{"chats": {"list": [{"messages": 5}]}}', "telegram", "a Telegram chat's messages are a list"),
+        (b'{"guild": {}, "messages": "none"}', "discord", "a Discord export holds a list of messages"),
+        (b"{}", "irc", "unknown chat platform 'irc'"),
+    ],
+)
+def test_what_is_not_a_chat_export_raises_one_exception_at_the_call(raw, platform, why):
+    with pytest.raises(NotAChatExport, match=re.escape(why)):
+        iter_messages("x/y/2026-01-01.json", raw, platform)  # raised before any message is asked for
+    assert issubclass(NotAChatExport, ValueError)
+
+
+def test_messages_of_other_shapes_are_passed_over():
+    good = {"id": 7, "type": "message", "date": "2026-11-20", "from": "Bob", "text": ["a ", {"text": "b"}, 3]}
+    odd = [1, None, "text", [], {"type": "message", "text": {"nested": 1}}, {"type": ["message"], "text": "x"}]
+    telegram = _messages(_telegram([*odd, {"text": 5, "from": {"x": 1}}, good]), "telegram")
+    assert telegram == [Message("telegram", "Grid bot team", "Bob", "2026-11-20", "7", "a b")]
+    discord = {
+        "guild": ["not", "an", "object"],
+        "channel": {"name": {"x": 1}},
+        "messages": [
+            {"content": 3, "author": "carol", "embeds": 5},
+            {"id": "8", "content": ["x"], "author": {"name": "dan"}, "embeds": [1, {"description": "an embed"}]},
+        ],
+    }
+    assert _messages(discord, "discord") == [
+        Message("discord", "#discord", "?", "", "", "3"),
+        Message("discord", "#discord", "dan", "", "8", "an embed"),
+    ]
+    slack = [{"text": ["x"]}, {"text": "hi", "user": ["U1"], "user_profile": "p", "ts": 1.5}, "x"]
+    assert _messages(slack, "slack", "/nowhere/chan/2026-01-01.json") == [
+        Message("slack", "#chan", "?", "1.5", "1.5", "hi")
+    ]
+
+
+def test_slack_users_file_of_any_content_is_not_fatal(tmp_path):
+    channel = tmp_path / "trading"
+    channel.mkdir()
+    day = channel / "2026-11-12.json"
+    for users in (b'[1, {"id": ["U1"]}, {"id": "U1", "name": 2}]', b"{}", b"\xff", b"[" * 50_000):
+        (tmp_path / "users.json").write_bytes(users)
+        found = _messages([{"user": "U1", "text": "hello", "ts": "1"}], "slack", str(day))
+        assert [m.author for m in found] == ["2" if users.startswith(b"[1") else "U1"]
+
+
+def test_a_json_config_that_only_mentions_messages_is_scanned_as_text(tmp_path, canaries):
+    """It looked like a Telegram export (a "messages" key) but holds no list of messages: read as text, its keys
+    found (were: read as a chat of no messages, nothing found)."""
+    config = {"messages": {"greeting": "hi"}, "binance": {"apiKey": canaries.key, "secretKey": canaries.secret}}
+    (tmp_path / "config.json").write_text(json.dumps(config, indent=1))
+    findings = _report(tmp_path, "--no-history")["findings"]
+    assert sorted((f["path"], f["kind"], f["message"]) for f in findings) == [
+        ("config.json", "api_key", None),
+        ("config.json", "secret", None),
+    ]

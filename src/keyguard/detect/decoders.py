@@ -45,10 +45,11 @@ BASE64 = DecoderPattern(
 DECODERS = (BASE64,)
 
 
-def decode_base64(token: bytes) -> bytes | None:
-    """The decoded bytes when they are printable text, else None."""
+def decode_base64(token: bytes | bytearray | memoryview) -> bytes | None:
+    """The decoded bytes when they are printable text, else None (never raises: bad padding is not text)."""
+    raw = bytes(token)
     try:
-        decoded = binascii.a2b_base64(token + b"=" * (-len(token) % 4))
+        decoded = binascii.a2b_base64(raw + b"=" * (-len(raw) % 4))
     except binascii.Error:
         return None
     if not decoded or PRINTABLE.fullmatch(decoded) is None:

@@ -29,20 +29,66 @@ class Message:
         return f"{self.platform} '{self.chat}' message {self.message_id} by {self.author} at {self.date}"
 
 
-def _telegram_text(value: Any) -> str:
+class NotAChatExport(ValueError):
+    """The file is not the chat export its name and first bytes suggested: not JSON, or not of that shape.
+
+    The only exception `iter_messages` raises, at the call (before any message); the file is then text.
+    """
+
+
+def _scalar(value: Any) -> str:
+    """A string, number or boolean as text; anything else (lists, objects, null) as ''."""
     if isinstance(value, str):
         return value
-    if isinstance(value, list):
-        texts = (part.get("text", "") if isinstance(part, dict) else part for part in value)
-        return "".join(text for text in texts if isinstance(text, str))
+    if isinstance(value, bool | int | float):
+        return str(value)
     return ""
 
 
-def _telegram(document: dict) -> Iterator[Message]:
-    chats = document.get("chats", {}).get("list") if isinstance(document.get("chats"), dict) else None
-    for chat in chats if chats is not None else [document]:
-        name = str(chat.get("name") or chat.get("id") or "telegram")
-        for message in chat.get("messages", []):
+def _field(record: Any, *names: str) -> str:
+    """The first of `names` that the record (an object) holds as a non-empty scalar, else ''."""
+    if not isinstance(record, dict):
+        return ""
+    for name in names:
+        text = _scalar(record.get(name))
+        if text:
+            return text
+    return ""
+
+
+def _list(record: dict, name: str) -> list:
+    value = record.get(name, [])
+    return value if isinstance(value, list) else []
+
+
+def _telegram_text(value: Any) -> str:
+    """A message's text: a string, or a list of strings and entities ({"type": "code", "text": ...})."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        parts = (part.get("text") if isinstance(part, dict) else part for part in value)
+        return "".join(part for part in parts if isinstance(part, str))
+    return ""
+
+
+def _telegram_chats(document: dict) -> list[dict]:
+    chats = document.get("chats")
+    listed = chats.get("list") if isinstance(chats, dict) else None
+    if listed is not None:
+        if not isinstance(listed, list) or not all(isinstance(chat, dict) for chat in listed):
+            raise NotAChatExport("a Telegram export's chats.list is a list of chats")
+        if not all(isinstance(chat.get("messages", []), list) for chat in listed):
+            raise NotAChatExport("a Telegram chat's messages are a list")
+        return listed
+    if not isinstance(document.get("messages"), list):
+        raise NotAChatExport("a Telegram chat export holds a list of messages")
+    return [document]
+
+
+def _telegram(chats: list[dict]) -> Iterator[Message]:
+    for chat in chats:
+        name = _field(chat, "name", "id") or "telegram"
+        for message in _list(chat, "messages"):
             if not isinstance(message, dict) or message.get("type", "message") != "message":
                 continue
             text = _telegram_text(message.get("text"))
@@ -50,44 +96,47 @@ def _telegram(document: dict) -> Iterator[Message]:
                 yield Message(
                     "telegram",
                     name,
-                    str(message.get("from") or message.get("from_id") or "?"),
-                    str(message.get("date", "")),
-                    str(message.get("id", "")),
+                    _field(message, "from", "from_id") or "?",
+                    _field(message, "date"),
+                    _field(message, "id"),
                     text,
                 )
 
 
 def _discord(document: dict) -> Iterator[Message]:
     channel = document.get("channel") or {}
-    name = "#" + str(channel.get("name", "discord")) if isinstance(channel, dict) else "discord"
-    guild = document.get("guild") or {}
-    if isinstance(guild, dict) and guild.get("name"):
-        name = f"{guild['name']} {name}"
-    for message in document.get("messages", []):
+    name = "#" + (_field(channel, "name") or "discord") if isinstance(channel, dict) else "discord"
+    guild = _field(document.get("guild"), "name")
+    if guild:
+        name = f"{guild} {name}"
+    for message in _list(document, "messages"):
         if not isinstance(message, dict):
             continue
-        author = message.get("author") or {}
-        text = str(message.get("content") or "")
-        embeds = " ".join(str(e.get("description", "")) for e in message.get("embeds", []) if isinstance(e, dict))
-        if text or embeds:
+        text = _scalar(message.get("content"))
+        embeds = " ".join(_field(embed, "description") for embed in _list(message, "embeds"))
+        if text or embeds.strip():
             yield Message(
                 "discord",
                 name,
-                str(author.get("nickname") or author.get("name") or "?"),
-                str(message.get("timestamp", "")),
-                str(message.get("id", "")),
+                _field(message.get("author"), "nickname", "name") or "?",
+                _field(message, "timestamp"),
+                _field(message, "id"),
                 f"{text} {embeds}".strip(),
             )
 
 
 def _slack_users(export_root: str) -> dict[str, str]:
     try:
-        with open(os.path.join(export_root, "users.json"), encoding="utf-8") as handle:
-            users = json.load(handle)
-    except (OSError, ValueError):
+        with open(os.path.join(export_root, "users.json"), "rb") as handle:
+            users = json.loads(handle.read(MAX_CHAT_FILE_BYTES))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    if not isinstance(users, list):
         return {}
     return {
-        u.get("id", ""): u.get("real_name") or u.get("name") or u.get("id", "") for u in users if isinstance(u, dict)
+        _field(user, "id"): _field(user, "real_name", "name", "id")
+        for user in users
+        if isinstance(user, dict) and _field(user, "id")
     }
 
 
@@ -96,18 +145,19 @@ def _slack(messages: list, path: str) -> Iterator[Message]:
     users = _slack_users(os.path.dirname(channel_dir))
     channel = "#" + os.path.basename(channel_dir)
     for message in messages:
-        if not isinstance(message, dict) or not message.get("text"):
+        if not isinstance(message, dict):
             continue
-        profile = message.get("user_profile") or {}
-        user = message.get("user", "?")
-        author = profile.get("real_name") or users.get(user) or user
+        text = _scalar(message.get("text"))
+        if not text:
+            continue
+        user = _field(message, "user") or "?"
         yield Message(
             "slack",
             channel,
-            str(author),
-            str(message.get("ts", "")),
-            str(message.get("client_msg_id") or message.get("ts", "")),
-            str(message["text"]),
+            _field(message.get("user_profile"), "real_name") or users.get(user) or user,
+            _field(message, "ts"),
+            _field(message, "client_msg_id", "ts"),
+            text,
         )
 
 
@@ -126,15 +176,22 @@ def chat_platform(path: str, head: bytes) -> str | None:
 
 
 def iter_messages(path: str, data: bytes, platform: str) -> Iterator[Message]:
-    """The messages of an export; raises ValueError when the file is not valid JSON."""
-    document = json.loads(data)
+    """The messages of an export, of any bytes without raising, except NotAChatExport at the call when `data`
+    is not JSON or not of the platform's shape. Messages and fields of other shapes are passed over."""
+    try:
+        document = json.loads(data)
+    except (ValueError, RecursionError) as error:  # also not UTF-8, too deeply nested, too long a number
+        raise NotAChatExport(f"not JSON: {error}") from None
     if platform == "slack":
         if not isinstance(document, list):
-            raise ValueError("a Slack channel day file is a JSON list of messages")
-        yield from _slack(document, path)
-    elif not isinstance(document, dict):
-        raise ValueError(f"a {platform} export is a JSON object")
-    elif platform == "discord":
-        yield from _discord(document)
-    else:
-        yield from _telegram(document)
+            raise NotAChatExport("a Slack channel day file is a JSON list of messages")
+        return _slack(document, path)
+    if platform not in ("discord", "telegram"):
+        raise NotAChatExport(f"unknown chat platform {platform!r}")
+    if not isinstance(document, dict):
+        raise NotAChatExport(f"a {platform} export is a JSON object")
+    if platform == "discord":
+        if not isinstance(document.get("messages"), list):
+            raise NotAChatExport("a Discord export holds a list of messages")
+        return _discord(document)
+    return _telegram(_telegram_chats(document))
