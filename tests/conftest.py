@@ -113,6 +113,15 @@ def run_keyguard(*args: str, cwd: Path, stdin: bytes | None = None) -> subproces
     )
 
 
+def places(report: dict) -> list[dict]:
+    """Every place a secret was seen, each with its finding's fields: a JSON report flattened by location."""
+    rows = []
+    for finding in report["findings"]:
+        own = {name: value for name, value in finding.items() if name != "locations"}
+        rows += [own | location for location in finding["locations"]]
+    return sorted(rows, key=lambda row: (row["source"] == "git", row["path"], row["line"], row["column"]))
+
+
 def decode(done: subprocess.CompletedProcess) -> tuple[str, str]:
     return done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace")
 

@@ -14,7 +14,7 @@ import zipfile
 
 import pytest
 
-from conftest import decode, run_keyguard
+from conftest import decode, places, run_keyguard
 from keyguard.model import Skipped
 from keyguard.sources.archives import ArchiveLimits, Member, iter_archive
 
@@ -49,9 +49,9 @@ def test_members_of_nested_archives_are_scanned(tmp_path, canaries):
     (tmp_path / "backup.tar.gz").write_bytes(_tar_gz({"backup/inner.zip": inner, "backup/readme.txt": b"hi"}))
     (tmp_path / "bot.log.gz").write_bytes(gzip.compress(f"headers X-MBX-APIKEY: {canaries.key}\n".encode()))
     report = _report(tmp_path)
-    paths = sorted({f["path"] for f in report["findings"]})
+    paths = sorted({f["path"] for f in places(report)})
     assert paths == ["backup.tar.gz!backup.tar!backup/inner.zip!config/.env", "bot.log.gz!bot.log"]
-    env_findings = [f for f in report["findings"] if f["path"].endswith(".env")]
+    env_findings = [f for f in places(report) if f["path"].endswith(".env")]
     assert [f["line"] for f in env_findings] == [1, 2] and all(f["paired_with"] for f in env_findings)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-from conftest import decode, make_canaries, run_keyguard
+from conftest import decode, make_canaries, places, run_keyguard
 
 
 def _report(tmp_path) -> dict:
@@ -24,7 +24,7 @@ def test_kubernetes_secret_and_base64_ci_variable(tmp_path, canaries):
         f"  BINANCE_API_KEY: {_b64(canaries.key)}\n  BINANCE_API_SECRET: {_b64(canaries.secret + chr(10))}\n"
     )
     (tmp_path / "ci.env").write_text(f"BOT_ENV_FILE={_b64(f'BINANCE_API_KEY={canaries.key}')}\n")
-    findings = _report(tmp_path)["findings"]
+    findings = places(_report(tmp_path))
     assert [(f["path"], f["line"], f["kind"], f["encoding"]) for f in findings] == [
         ("ci.env", 1, "api_key", "base64"),
         ("secret.yaml", 6, "api_key", "base64"),
@@ -58,7 +58,7 @@ def test_jupyter_notebook_with_json_escapes(tmp_path, canaries):
         "nbformat_minor": 5,
     }
     (tmp_path / "explore.ipynb").write_text(json.dumps(notebook, indent=1))
-    findings = _report(tmp_path)["findings"]
+    findings = places(_report(tmp_path))
     assert [(f["line"], f["kind"], f["rule_id"]) for f in findings] == [
         (7, "api_key", "binance.client.positional"),
         (7, "secret", "binance.client.positional"),
@@ -70,6 +70,6 @@ def test_minified_single_line_file(tmp_path):
     keys = [make_canaries(seed) for seed in range(30, 40)]
     parts = [f'var a{i}="{"x" * 5000}";var c{i}={{apiKey:"{k.key}",secret:"{k.secret}"}};' for i, k in enumerate(keys)]
     (tmp_path / "bundle.min.js").write_text("".join(parts) * 3)
-    findings = _report(tmp_path)["findings"]
+    findings = places(_report(tmp_path))
     assert len(findings) == 60 and {f["line"] for f in findings} == {1}
     assert all(f["paired_with"] for f in findings)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import decode, git, run_keyguard
+from conftest import decode, git, places, run_keyguard
 
 
 def _tree(root: Path, canaries, *names: str) -> None:
@@ -23,7 +23,7 @@ def _found(cwd: Path, *args: str) -> list[str]:
     done = run_keyguard("scan", "--no-history", "-f", "json", *args, cwd=cwd)
     out, err = decode(done)
     assert done.returncode in (0, 1), err
-    return sorted({f["path"].replace(os.sep, "/") for f in json.loads(out)["findings"]})
+    return sorted({f["path"].replace(os.sep, "/") for f in places(json.loads(out))})
 
 
 def _excluding(*patterns: str) -> list[str]:
@@ -128,7 +128,7 @@ def test_history_blob_paths_are_matched_from_the_repository_root(tmp_path, canar
     done = run_keyguard("scan", "-f", "json", *_excluding("/vendor", "build/", "*.log"), cwd=repo)
     out, err = decode(done)
     assert done.returncode == 1, err
-    findings = json.loads(out)["findings"]
+    findings = places(json.loads(out))
     assert {f["source"] for f in findings} == {"git"}
     assert sorted({f["path"] for f in findings}) == ["app/d.env", "app/vendor/b.env"]
 

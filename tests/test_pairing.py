@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 from conftest import random_token
 from keyguard.detect.detector import Detector
 from keyguard.detect.engine import build_engine
-from keyguard.detect.findings import Finding
-from keyguard.detect.pairing import MAX_PAIR_LINES, pair_findings, pair_indices
+from keyguard.detect.pairing import MAX_PAIR_LINES, pair_indices
 from keyguard.rules import load_rules
 from keyguard.sources.reading import iter_chunks
 
@@ -109,15 +108,6 @@ def file_items(draw) -> list[Item]:
 @given(file_items())
 def test_same_pairs_as_greedy_over_all_options(items):
     assert pair_indices(items) == greedy_over_all_options(items)
-
-
-def test_pair_findings_sets_partner_hashes():
-    def finding(kind: str, offset: int, sha: str) -> Finding:
-        return Finding("r", kind, "f", 1, offset + 1, sha, "…", "", "high", "d", offset=offset)
-
-    findings = [finding("api_key", 0, "k" * 64), finding("secret", 80, "s" * 64), finding("secret", 900, "x" * 64)]
-    pair_findings(findings)
-    assert [f.paired_with for f in findings] == ["s" * 64, "k" * 64, None]
 
 
 def sha256(text: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, BinaryIO
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 PROVENANCE_KINDS = ("file", "stdin", "staged", "git", "archive", "chat", "image")
@@ -79,12 +79,13 @@ class Provenance:
 
 @dataclass(frozen=True)
 class Blob:
-    """Bytes to scan, in memory (`data`) or in a file read in pieces (`file`), with their provenance."""
+    """Bytes to scan with their provenance: in memory (`data`), in a file (`file`) or a stream, read in pieces."""
 
     provenance: Provenance
     data: bytes | None = None
     file: str | None = None
     size: int = 0
+    stream: BinaryIO | None = field(default=None, repr=False, compare=False)
 
     @property
     def length(self) -> int:
@@ -111,6 +112,11 @@ class Match:
     paired_with: str | None = None  # the partner's secret_sha256
     value: bytes | None = field(default=None, repr=False, compare=False)  # in memory only
 
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        del data["value"], data["offset"]
+        return data
+
 
 @dataclass(frozen=True)
 class Location:
@@ -120,6 +126,7 @@ class Location:
     line: int
     column: int
     end_line: int
+    rule_id: str = ""  # the rule that found it here (one value may be caught by several)
     source: str = "file"  # file | stdin | staged | git
     exposure: str = "local"  # local (never committed) | committed | pushed (reachable from a remote ref)
     local_only: bool = False
@@ -219,6 +226,7 @@ class Finding:
             "verified": self.verified,
             "permissions": list(self.permissions) if self.permissions is not None else None,
         }
+        own["rule_id"] = first["rule_id"] or self.rule_id
         data = {name: own[name] if name in own else first[name] for name in FINDING_FIELDS}
         data["locations"] = [loc.to_dict() for loc in self.locations]
         return data

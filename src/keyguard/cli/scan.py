@@ -13,11 +13,13 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
 from keyguard.config import ConfigError, load_settings
+from keyguard.model import ScanResult
+from keyguard.pipeline import ScanOptions, scan
+from keyguard.report import Reporter
 from keyguard.report.baseline import BaselineError, apply_baseline, load_baseline, write_baseline
-from keyguard.report.json_format import render_json
-from keyguard.report.sarif_format import render_sarif
-from keyguard.report.text_format import render_text
-from keyguard.scanner import ScanOptions, ScanResult, scan
+from keyguard.report.json_format import JsonReporter
+from keyguard.report.sarif_format import SarifReporter
+from keyguard.report.text_format import TextReporter
 from keyguard.sources.gitrepo import GitError
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -63,11 +65,28 @@ def _run_with_progress(options: ScanOptions, show: bool) -> ScanResult:
         return scan(options, progress=advance)
 
 
-def _emit(text: str, output: Path | None) -> None:
+def _reporter(fmt: OutputFormat, baselined: int) -> Reporter:
+    if fmt is OutputFormat.json:
+        return JsonReporter()
+    if fmt is OutputFormat.sarif:
+        return SarifReporter()
+    return TextReporter(baselined)
+
+
+def _write_report(reporter: Reporter, result: ScanResult, output: Path | None) -> None:
+    """To stdout, or to the file through a temporary beside it, so a failed write leaves no half report."""
     if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
+        terminal = sys.stdout.isatty()
+        width = Console().width if terminal else 80
+        reporter.write(result, sys.stdout, terminal=terminal, width=width)
+        return
+    temporary = output.with_name(f".{output.name}.keyguard-tmp")
+    try:
+        with temporary.open("w", encoding="utf-8", errors="backslashreplace") as handle:
+            reporter.write(result, handle, width=100)
+        os.replace(temporary, output)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def scan_command(
@@ -83,7 +102,8 @@ def scan_command(
         bool, typer.Option("--staged", help="Scan what is staged for the next commit (pre-commit hook).")
     ] = False,
     exclude: Annotated[
-        list[str] | None, typer.Option("--exclude", "-x", help="Skip paths matching GLOB (repeatable).")
+        list[str] | None,
+        typer.Option("--exclude", "-x", help="Skip paths matching a .gitignore-style PATTERN (repeatable)."),
     ] = None,
     include_deps: Annotated[
         bool, typer.Option("--include-deps", help="Also scan .venv, node_modules, site-packages ...")
@@ -167,15 +187,7 @@ def scan_command(
     result.stats["findings"] = len(result.findings)
     result.stats["baselined"] = baselined
     try:
-        if fmt is OutputFormat.json:
-            _emit(render_json(result), output)
-        elif fmt is OutputFormat.sarif:
-            _emit(render_sarif(result), output)
-        elif output is None:
-            render_text(result, Console(), baselined)
-        else:
-            with output.open("w", encoding="utf-8") as handle:
-                render_text(result, Console(file=handle, width=200, no_color=True), baselined)
+        _write_report(_reporter(fmt, baselined), result, output)
     except OSError as error:
         raise _fail(f"cannot write {output}: {error.strerror or error}") from None
     leaks = [f for f in result.findings if f.severity != "info"]

@@ -165,7 +165,7 @@ def migrate_command(
         raise typer.Exit(0)
     for move in moves:
         console.print(
-            f"{move.path}:{move.key.line}  {move.key.redacted} + {move.partner.kind} "
+            f"{move.path}:{move.line}  {move.key.redacted} + {move.partner.kind} "
             f"{move.partner.redacted} -> vault label [bold]{move.label}[/bold]; {move.how}"
         )
     if not do_it:

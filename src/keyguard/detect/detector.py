@@ -1,16 +1,17 @@
-"""Turns the engine's rule matches in one file's bytes into findings: filters, context, severity."""
+"""Turns the engine's rule matches in one blob's bytes into frozen matches: filters, context, pairing, severity."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cache
 
 from keyguard.detect.decoders import decode_base64
-from keyguard.detect.engine import Engine
+from keyguard.detect.engine import Engine, build_engine
 from keyguard.detect.filters import placeholder_reason
-from keyguard.detect.findings import Finding, redact, secret_sha256
-from keyguard.detect.pairing import pair_findings
-from keyguard.rules import GROUP_KINDS, Rule, load_example_keys
+from keyguard.detect.pairing import pair_indices
+from keyguard.model import Match, redact, secret_sha256
+from keyguard.rules import GROUP_KINDS, Rule, load_chat_rules, load_example_keys, load_rules
 
 BINANCE = b"binance"
 NEARBY_BYTES = 2048
@@ -46,22 +47,22 @@ class Detector:
         self._examples = load_example_keys()
         self._severity_overrides = {rule.id: rule.severity for rule in self.rules if rule.severity}
 
-    def scan_file(self, chunks: Iterable[Chunk], path: str, **fields: object) -> list[Finding]:
-        """All findings in a file given as chunks; `fields` (local_only, source ...) are set on each."""
-        path_names_binance = BINANCE in path.lower().encode("utf-8", "replace")
-        findings: list[Finding] = []
+    def scan_file(self, chunks: Iterable[Chunk], path: str) -> list[Match]:
+        """All matches in a blob given as chunks, paired and with their severity; `path` is evidence."""
+        path_names_binance = BINANCE in path.lower().encode("utf-8", "surrogateescape")
+        found: list[Match] = []
         for chunk in chunks:
             if self.engine.has_candidates(chunk.data):
-                findings.extend(self._scan_chunk(chunk, path, path_names_binance))
-        if not findings:
-            return findings
-        for finding in findings:
-            for name, value in fields.items():
-                setattr(finding, name, value)
-        pair_findings(findings)
-        for finding in findings:
-            finding.severity = self._severity(finding)
-        return findings
+                found.extend(self._scan_chunk(chunk, path, path_names_binance))
+        if not found:
+            return found
+        partners = pair_indices(found)
+        matches = []
+        for index, match in enumerate(found):
+            partner = partners.get(index)
+            paired_with = found[partner].secret_sha256 if partner is not None else None
+            matches.append(replace(match, paired_with=paired_with, severity=self._severity(match, paired_with)))
+        return matches
 
     def _candidates(self, data: bytes) -> tuple[list[Candidate], list[tuple[int, int]]]:
         """Rule candidates, and the spans of encoded values to decode."""
@@ -77,7 +78,7 @@ class Detector:
         # for a value several rules capture, the earliest rule whose requirements hold reports it
         return sorted(found, key=lambda c: (c.start, c.rule_index, c.end)), encoded
 
-    def _scan_chunk(self, chunk: Chunk, path: str, path_names_binance: bool, decode: bool = True) -> list[Finding]:
+    def _scan_chunk(self, chunk: Chunk, path: str, path_names_binance: bool, decode: bool = True) -> list[Match]:
         data = chunk.data
         keep_until = len(data) if chunk.keep_until is None else chunk.keep_until
         found, encoded = self._candidates(data)
@@ -120,7 +121,7 @@ class Detector:
             findings.append(self._finding(chunk, path, rule, cand, value, example, nearby))
         return findings + decoded
 
-    def _decoded(self, chunk: Chunk, path: str, path_names_binance: bool, start: int, end: int) -> list[Finding]:
+    def _decoded(self, chunk: Chunk, path: str, path_names_binance: bool, start: int, end: int) -> list[Match]:
         """Findings inside a base64 value, read with the text before it on its line; located at the value."""
         text = decode_base64(chunk.data[start:end])
         if text is None:
@@ -129,12 +130,13 @@ class Detector:
         view = Chunk(chunk.data[line_start:start] + text)
         line = chunk.line + chunk.data.count(b"\n", 0, start)
         column = len(chunk.data[line_start:start].decode("utf-8", "replace")) + 1
-        findings = self._scan_chunk(view, path, path_names_binance, decode=False)
-        for finding in findings:
-            finding.line, finding.end_line, finding.column = line, line, column
-            finding.offset = chunk.offset + start + finding.offset  # distinct, ordered, inside the value
-            finding.encoding = "base64"
-        return findings
+        return [
+            # offsets stay distinct and ordered, inside the encoded value
+            replace(
+                m, line=line, end_line=line, column=column, offset=chunk.offset + start + m.offset, encoding="base64"
+            )
+            for m in self._scan_chunk(view, path, path_names_binance, decode=False)
+        ]
 
     @staticmethod
     def _mentions(data: bytes, words: tuple[str, ...]) -> bool:
@@ -155,15 +157,14 @@ class Detector:
     @staticmethod
     def _finding(
         chunk: Chunk, path: str, rule: Rule, cand: Candidate, value: bytes, example: bool, nearby: bool
-    ) -> Finding:
+    ) -> Match:
         data = chunk.data
         line = chunk.line + data.count(b"\n", 0, cand.start)
         line_start = data.rfind(b"\n", 0, cand.start) + 1
         column = len(data[line_start : cand.start].decode("utf-8", "replace")) + 1
-        return Finding(
+        return Match(
             rule_id=rule.id,
             kind=cand.kind,
-            path=path,
             line=line,
             column=column,
             end_line=line + value.count(b"\n"),
@@ -177,12 +178,26 @@ class Detector:
             value=value,
         )
 
-    def _severity(self, finding: Finding) -> str:
-        if finding.example:
+    def _severity(self, match: Match, paired_with: str | None) -> str:
+        if match.example:
             return "info"
-        override = self._severity_overrides.get(finding.rule_id)
+        override = self._severity_overrides.get(match.rule_id)
         if override:
             return override
-        if finding.paired_with:
+        if paired_with:
             return "critical"
-        return "medium" if finding.kind == "api_key" else "high"
+        return "medium" if match.kind == "api_key" else "high"
+
+
+@cache
+def file_detector(include_examples: bool = False, engine: str = "auto") -> Detector:
+    """The detector for files, blobs and streams, compiled once a process (forked workers inherit it)."""
+    rules = load_rules()
+    return Detector(rules, build_engine(rules, engine), include_examples=include_examples)
+
+
+@cache
+def chat_detector(include_examples: bool = False, engine: str = "auto") -> Detector:
+    """The detector for chat messages: the file rules plus bare pasted key pairs."""
+    rules = load_chat_rules()
+    return Detector(rules, build_engine(rules, engine), include_examples=include_examples)

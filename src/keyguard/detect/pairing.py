@@ -22,8 +22,6 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from typing import Protocol
 
-from keyguard.detect.findings import Finding
-
 MAX_PAIR_LINES = 12
 MAX_OUTBIDS = 8
 LEFT, RIGHT = -1, 1
@@ -126,12 +124,3 @@ def _greedy(items: Sequence[Pairable], keys: list[int], partners: list[int]) -> 
         unpaired.take(pos)
         pairs.append((key, partner))
     return pairs
-
-
-def pair_findings(findings: list[Finding]) -> None:
-    """Sets `paired_with` (the partner's secret_sha256) on paired findings of one file, in place.
-
-    Kept for callers that still hold mutable findings; pair_indices is the API.
-    """
-    for index, partner in pair_indices(findings).items():
-        findings[index].paired_with = findings[partner].secret_sha256

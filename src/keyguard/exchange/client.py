@@ -18,8 +18,8 @@ from typing import Any
 
 import ccxt
 
-from keyguard.detect.findings import redact
 from keyguard.exchange.credentials import Credential
+from keyguard.model import redact
 
 DEFAULT_BASE_URL = "https://api.binance.com"
 WEIGHT_LIMIT = 6000

@@ -18,7 +18,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from keyguard.detect.findings import redact
+from keyguard.model import redact
 
 TOKEN = re.compile(r"[A-Za-z0-9]{64}")
 PROMPT_ATTEMPTS = 3

@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from keyguard.detect.findings import redact
 from keyguard.exchange.client import BinanceClient, ExchangeError
 from keyguard.incident.actions import ActionLog
+from keyguard.model import redact
 from keyguard.posture.verify import TRADING_FIELDS, Verification, verify
 
 DELETE_KEY_STEPS = (

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
-from keyguard.detect.findings import Finding
+from keyguard.model import Finding
 
 VERSION = 1
 
@@ -28,23 +29,30 @@ def load_baseline(path: str | Path) -> set[tuple[str, str]]:
 
 
 def apply_baseline(findings: list[Finding], accepted: set[tuple[str, str]]) -> tuple[list[Finding], int]:
-    """Findings not in the baseline, and how many the baseline removed."""
-    kept = [f for f in findings if (f.secret_sha256, f.path) not in accepted]
-    return kept, len(findings) - len(kept)
+    """Findings with their accepted places removed (a finding with none left goes), and how many places went."""
+    kept: list[Finding] = []
+    removed = 0
+    for finding in findings:
+        places = tuple(loc for loc in finding.locations if (finding.secret_sha256, loc.path) not in accepted)
+        removed += len(finding.locations) - len(places)
+        if places:
+            kept.append(finding if len(places) == len(finding.locations) else replace(finding, locations=places))
+    return kept, removed
 
 
 def write_baseline(path: str | Path, findings: list[Finding]) -> None:
     """Writes atomically: a crash never leaves a half-written baseline."""
     entries = sorted(
         {
-            (f.secret_sha256, f.path): {
+            (f.secret_sha256, loc.path): {
                 "secret_sha256": f.secret_sha256,
-                "path": f.path,
+                "path": loc.path,
                 "rule_id": f.rule_id,
                 "kind": f.kind,
                 "redacted": f.redacted,
             }
             for f in findings
+            for loc in f.locations
         }.values(),
         key=lambda e: (e["path"], e["secret_sha256"]),
     )

@@ -1,10 +1,16 @@
-"""JSON: {"findings": [...], "skipped": [...], "stats": {...}} — never a secret value."""
+"""JSON: {"findings": [...], "skipped": [...], "stats": {...}} — never a secret value.
+
+A finding is one secret value: its first location's fields at the top level (as before), every place it
+was seen under `locations`.
+"""
 
 from __future__ import annotations
 
 import json
+from typing import TextIO
 
-from keyguard.scanner import ScanResult
+from keyguard.model import ScanResult
+from keyguard.report import Reporter
 
 
 def render_json(result: ScanResult) -> str:
@@ -14,3 +20,10 @@ def render_json(result: ScanResult) -> str:
         "stats": result.stats,
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+class JsonReporter(Reporter):
+    name = "json"
+
+    def write(self, result: ScanResult, out: TextIO, *, terminal: bool = False, width: int = 80) -> None:
+        out.write(render_json(result))

@@ -1,63 +1,156 @@
-"""Human output: a Rich table of findings (values redacted) and a summary line."""
+"""Human output: one block per credential (a key with its secret, or a lone value), compact at 80 columns.
+
+Each block says how exposed the credential is, where it is (the first places, then a count), and the
+next command to run. Values appear only redacted.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TextIO
 
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from rich.markup import escape
 
-from keyguard.detect.findings import SEVERITIES, Finding
-from keyguard.scanner import ScanResult
+from keyguard.model import SEVERITIES, Finding, Location, ScanResult, most_severe
+from keyguard.report import Reporter
 
 STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+PLACES_SHOWN = 3
 
 
-def _location(finding: Finding) -> str:
-    where = f"{finding.path}:{finding.line}:{finding.column}"
-    if finding.message:
-        where += f" ({finding.message})"
-    if finding.commit:
-        where += f" (commit {finding.commit[:10]}, {finding.author}, {finding.commit_date})"
+@dataclass(frozen=True)
+class Credential:
+    """What a person revokes at once: a key and its secret (or private key), or a value found alone."""
+
+    members: tuple[Finding, ...]
+
+    @property
+    def severity(self) -> str:
+        return most_severe(f.severity for f in self.members)
+
+    @property
+    def locations(self) -> list[Location]:
+        return [loc for f in self.members for loc in f.locations]
+
+    @property
+    def name(self) -> str:
+        if len(self.members) == 2:
+            partner = self.members[1].kind.replace("_", " ")
+            return "credential pair" if partner == "secret" else f"key and {partner}"
+        kind = self.members[0].kind
+        return {"api_key": "lone API key", "secret": "lone secret", "private_key": "private key"}[kind]
+
+
+def credentials(findings: list[Finding]) -> list[Credential]:
+    """Findings joined by pairing: a key and its partner are one credential."""
+    by_secret = {f.secret_sha256: f for f in findings}
+    used: set[str] = set()
+    joined = []
+    for finding in findings:
+        if finding.secret_sha256 in used:
+            continue
+        partner = by_secret.get(finding.paired_with or "")
+        if partner is not None and partner.secret_sha256 not in used and partner is not finding:
+            key, other = (finding, partner) if finding.kind == "api_key" else (partner, finding)
+            joined.append(Credential((key, other)))
+            used |= {finding.secret_sha256, partner.secret_sha256}
+        else:
+            joined.append(Credential((finding,)))
+            used.add(finding.secret_sha256)
+    return sorted(joined, key=lambda c: SEVERITIES.index(c.severity))
+
+
+def _exposure(credential: Credential) -> str:
+    locations = credential.locations
+    exposures = {loc.exposure for loc in locations}
+    files = {loc.path for loc in locations}
+    commits = {loc.commit for loc in locations if loc.commit}
+    dates = sorted(loc.commit_date[:10] for loc in locations if loc.commit_date)
+    words = []
+    if credential.members[0].example:
+        words.append("Binance's public documentation example")
+    elif "pushed" in exposures:
+        words.append("pushed")
+    elif "committed" in exposures:
+        words.append("committed")
+    elif all(loc.local_only for loc in locations):
+        words.append("local only")
+    where = f"in {len(files)} file{'s' if len(files) != 1 else ''}"
+    if commits:
+        where += f" and {len(commits)} commit{'s' if len(commits) != 1 else ''} since {dates[0]}"
+    words.append(where)
+    if any(loc.source == "git" for loc in locations) and not any(loc.in_head for loc in locations):
+        words.append("history only")
+    return ", ".join(words)
+
+
+def _place(location: Location) -> str:
+    where = f"{location.path}:{location.line}:{location.column}"
+    if location.message:
+        where += f" ({location.message})"
+    if location.commit and location.source == "git":
+        where += f" (commit {location.commit[:10]} {(location.commit_date or '')[:10]})"
+    if location.encoding:
+        where += f" ({location.encoding})"
     return where
 
 
+def _places(credential: Credential) -> Iterator[str]:
+    seen: dict[str, Location] = {}
+    for location in sorted(credential.locations, key=lambda loc: (loc.source == "git", loc.path, loc.line)):
+        seen.setdefault(f"{location.path}:{location.line}", location)
+    places = list(seen.values())
+    for location in places[:PLACES_SHOWN]:
+        yield _place(location)
+    if len(places) > PLACES_SHOWN:
+        yield f"… and {len(places) - PLACES_SHOWN} more places (--format json lists them all)"
+
+
+def _next_step(credential: Credential) -> str:
+    if credential.members[0].example:
+        return "nothing to revoke: a published example, not a key of yours"
+    first = credential.members[0]
+    leaked = any(loc.exposure != "local" for loc in credential.locations) or first.verified == "live"
+    if leaked:
+        return "next: delete it in Binance API Management, then `keyguard incident`"
+    files = sorted({loc.path.split("!")[0] for loc in credential.locations if loc.source == "file"})
+    target = files[0] if len(files) == 1 else "."
+    return f"next: `keyguard migrate {target}` (into the vault, out of the file)"
+
+
+def _values(credential: Credential) -> str:
+    parts = [f"{f.kind.replace('_', ' ')} {f.redacted}" for f in credential.members]
+    verified = credential.members[0].verified
+    if verified:
+        permissions = credential.members[0].permissions
+        parts.append(f"verified {verified}" + (f" ({', '.join(permissions)})" if permissions else ""))
+    return "; ".join(parts)
+
+
 def render_text(result: ScanResult, console: Console, baselined: int = 0) -> None:
-    if result.findings:
-        table = Table(title="Binance credentials found", title_justify="left", expand=False)
-        for column in ("Severity", "Location", "Kind", "Value", "Paired", "Rule"):
-            table.add_column(column, overflow="fold")
-        for f in result.findings:
-            notes = []
-            if f.local_only:
-                notes.append("local only")
-            if f.example:
-                notes.append("public doc example")
-            if f.encoding:
-                notes.append(f"{f.encoding}-encoded")
-            if f.source == "git":
-                notes.append("in HEAD" if f.in_head else "history only")
-            if f.exposure == "pushed":
-                notes.append("pushed")
-            kind = f.kind + (f" ({', '.join(notes)})" if notes else "")
-            table.add_row(
-                Text(f.severity, style=STYLES.get(f.severity, "")),
-                _location(f),
-                kind,
-                f.redacted,
-                "yes" if f.paired_with else "",
-                f.rule_id,
-            )
-        console.print(table)
+    for credential in credentials(result.findings):
+        severity = credential.severity
+        console.print(
+            f"[{STYLES[severity]}]{severity.upper()}[/] [bold]{escape(credential.name)}[/bold], "
+            f"{escape(_exposure(credential))}",
+            soft_wrap=False,
+        )
+        console.print(f"  {escape(_values(credential))}")
+        for place in _places(credential):
+            console.print(f"  {escape(place)}")
+        console.print(f"  [dim]{escape(_next_step(credential))}[/dim]")
     console.print(summary_line(result, baselined))
     for history in result.stats.get("history", []):
         detail = f"{history['blobs_scanned']} blobs" if "blobs_scanned" in history else history["status"]
-        console.print(f"[dim]git history of {history['path']}: {detail}[/dim]")
+        console.print(f"[dim]git history of {escape(history['path'])}: {detail}[/dim]")
     reasons = Counter(s.reason for s in result.skipped)
     if reasons:
-        listed = ", ".join(f"{reason}: {count}" for reason, count in reasons.most_common())
-        console.print(f"[dim]skipped {len(result.skipped)} (" + listed + "); --format json lists them[/dim]")
+        listed = ", ".join(f"{reason}: {count}" for reason, count in reasons.most_common(5))
+        more = f", {len(reasons) - 5} other reasons" if len(reasons) > 5 else ""
+        console.print(f"[dim]skipped {len(result.skipped)} ({escape(listed)}{more}); --format json lists them[/dim]")
 
 
 def summary_line(result: ScanResult, baselined: int = 0) -> str:
@@ -67,12 +160,25 @@ def summary_line(result: ScanResult, baselined: int = 0) -> str:
     found = f"{len(result.findings)} finding{'s' if len(result.findings) != 1 else ''}"
     if by_severity:
         found += f" ({by_severity})"
-    size_mb = stats["bytes_scanned"] / 1_000_000
-    line = (
-        f"{found} in {stats['files_scanned']} files, {size_mb:.1f} MB scanned in "
-        f"{stats['duration_seconds']:.2f} s ({stats['engine']}, {stats['jobs']} "
-        f"process{'es' if stats['jobs'] != 1 else ''})"
-    )
+    names = Counter(c.name for c in credentials(result.findings))
+    if names:
+        found += ": " + ", ".join(f"{n} {name}{'s' if n != 1 else ''}" for name, n in names.items())
     if baselined:
-        line += f"; {baselined} accepted by the baseline"
-    return line
+        found += f"; {baselined} accepted by the baseline"
+    size_mb = stats["bytes_scanned"] / 1_000_000
+    scanned = (
+        f"scanned {stats['files_scanned']} files, {size_mb:.1f} MB in {stats['duration_seconds']:.2f} s "
+        f"({stats['engine']}, {stats['jobs']} process{'es' if stats['jobs'] != 1 else ''})"
+    )
+    return f"{found}\n{scanned}"
+
+
+class TextReporter(Reporter):
+    name = "text"
+
+    def __init__(self, baselined: int = 0) -> None:
+        self.baselined = baselined
+
+    def write(self, result: ScanResult, out: TextIO, *, terminal: bool = False, width: int = 80) -> None:
+        console = Console(file=out, width=width, no_color=not terminal, highlight=False, force_terminal=terminal)
+        render_text(result, console, self.baselined)

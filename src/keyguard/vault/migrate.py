@@ -16,8 +16,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from keyguard.detect.findings import Finding
-from keyguard.scanner import ScanOptions, scan
+from keyguard.model import Finding, Location
+from keyguard.pipeline import ScanOptions, scan
 from keyguard.vault.store import Backend, new_entry
 
 CODE_SUFFIXES = {".py", ".js", ".ts", ".go", ".java", ".rs", ".php", ".rb", ".cs", ".ipynb"}
@@ -32,6 +32,7 @@ class Move:
     partner: Finding
     how: str  # what the rewrite does to the file
     env_style: str = "binance"
+    line: int = 0  # where the key is in that file
     notes: list[str] = field(default_factory=list)
 
 
@@ -52,18 +53,25 @@ def _how(path: Path) -> tuple[str, str]:
 
 def plan(folder: Path, label_prefix: str | None = None) -> list[Move]:
     result = scan(ScanOptions(paths=[str(folder)], history=False, keep_values=True))
-    by_place = {(f.path, f.secret_sha256): f for f in result.findings}
+    by_secret = {f.secret_sha256: f for f in result.findings}
     prefix = label_prefix or folder.resolve().name
     moves: list[Move] = []
     for finding in result.findings:
-        if finding.kind != "api_key" or not finding.paired_with or "!" in finding.path or finding.encoding:
+        partner = by_secret.get(finding.paired_with or "")
+        if finding.kind != "api_key" or partner is None or partner.value is None or finding.value is None:
             continue
-        partner = by_place.get((finding.path, finding.paired_with))
-        if partner is None or partner.value is None or finding.value is None:
-            continue
-        how, style = _how(Path(finding.path))
-        moves.append(Move(Path(finding.path), f"{prefix}-{len(moves) + 1}", finding, partner, how, style))
+        partner_files = {loc.path for loc in partner.locations if _rewritable(loc)}
+        for location in finding.locations:
+            if _rewritable(location) and location.path in partner_files:
+                how, style = _how(Path(location.path))
+                label = f"{prefix}-{len(moves) + 1}"
+                moves.append(Move(Path(location.path), label, finding, partner, how, style, line=location.line))
     return moves
+
+
+def _rewritable(location: Location) -> bool:
+    """In a plain file of the tree: not an archive member, a chat message or an encoded value."""
+    return location.source == "file" and "!" not in location.path and not location.encoding and not location.message
 
 
 def _rewrite(path: Path, text: str) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import re
 
-from keyguard.detect.findings import redact as masked
+from keyguard.detect.detector import file_detector
+from keyguard.model import redact as masked
 from keyguard.sources.reading import text_chunks
 
 _SIGNATURE = re.compile(rb"(signature=)[0-9A-Za-z%+/=]{16,}")
@@ -18,14 +19,12 @@ _HEADER = re.compile(rb"(X-MBX-APIKEY['\"]?\s{0,4}[:=,]\s{0,4}['\"]?)([A-Za-z0-9
 
 
 def redact_bytes(data: bytes) -> bytes:
-    from keyguard.scanner import _detector
-
-    detector = _detector(True, "auto")
+    detector = file_detector(True, "auto")
     spans = []
     for chunk in text_chunks(data):
-        for finding in detector.scan_file([chunk], "-"):
-            if finding.value is not None and finding.encoding is None:
-                spans.append((finding.offset, finding.offset + len(finding.value), finding.value))
+        for match in detector.scan_file([chunk], "-"):
+            if match.value is not None and match.encoding is None:
+                spans.append((match.offset, match.offset + len(match.value), match.value))
     out = bytearray(data)
     for start, end, value in sorted(spans, reverse=True):
         out[start:end] = f"[REDACTED {masked(value)}]".encode()

@@ -1,0 +1,162 @@
+"""Matching one blob: archives and chat exports expanded into child blobs, the detector run on each text.
+
+Runs in worker processes. Nothing here raises for a bad input: whatever cannot be read or parsed becomes
+a Skipped entry with its reason, and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import BinaryIO
+
+from keyguard.detect.detector import Chunk, Detector, chat_detector, file_detector
+from keyguard.model import Blob, Match, Provenance, Skipped
+from keyguard.sources.archives import Member, iter_archive
+from keyguard.sources.chat import MAX_CHAT_FILE_BYTES, chat_platform, iter_messages
+from keyguard.sources.reading import ARCHIVE, CHUNK_BYTES, NotText, iter_chunks, kind_of_binary, text_chunks
+
+CHAT_ERRORS = (ValueError, TypeError, AttributeError, KeyError)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A match and the blob it was found in; `root` is the path of the outermost blob (file, git path)."""
+
+    root: str
+    provenance: Provenance
+    match: Match
+
+
+@dataclass
+class Tally:
+    """What a piece of the scan found, skipped and read."""
+
+    hits: list[Hit] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    bytes_scanned: int = 0
+    files_scanned: int = 0
+    contents: dict[str, str] = field(default_factory=dict)  # git blob id of a tracked file's content -> path
+
+    def add(self, other: Tally) -> None:
+        self.hits += other.hits
+        self.skipped += other.skipped
+        self.bytes_scanned += other.bytes_scanned
+        self.files_scanned += other.files_scanned
+        self.contents.update(other.contents)
+
+
+def git_blob_id(data: bytes) -> str:
+    """The id git gives this content: a file read from the work tree is the same blob as in history."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+class Matcher:
+    def __init__(self, include_examples: bool, engine: str) -> None:
+        self.files: Detector = file_detector(include_examples, engine)
+        self.chat: Detector = chat_detector(include_examples, engine)
+
+    def match(self, blob: Blob, tally: Tally) -> None:
+        """Adds the blob's hits (and those of its members) to `tally`; never raises for bad content."""
+        provenance = blob.provenance
+        try:
+            self._match(blob, tally)
+        except NotText as reason:
+            if provenance.kind in ("file", "stdin", "staged"):  # binary blobs are routine in history
+                tally.skipped.append(Skipped(provenance.path, str(reason)))
+        except OSError as error:
+            tally.skipped.append(Skipped(provenance.path, f"unreadable: {error.strerror or error}"))
+        except Exception as error:  # a parser's fault costs this blob only, never the scan
+            tally.skipped.append(Skipped(provenance.path, f"could not be scanned: {type(error).__name__}: {error}"))
+
+    def _match(self, blob: Blob, tally: Tally) -> None:
+        if blob.stream is not None:
+            self._match_stream(blob.stream, blob.provenance, None, tally)
+            return
+        if blob.data is None:
+            assert blob.file is not None
+            if blob.size > CHUNK_BYTES:  # read in pieces, never whole
+                with open(blob.file, "rb", buffering=0) as stream:
+                    self._match_stream(stream, blob.provenance, blob.size, tally)
+                return
+            with open(blob.file, "rb") as handle:
+                blob = replace(blob, data=handle.read())
+        assert blob.data is not None
+        if blob.provenance.kind == "file" and not blob.provenance.local_only:
+            tally.contents[git_blob_id(blob.data)] = blob.provenance.path
+        self._match_data(blob.data, blob.provenance, blob.provenance.path, tally)
+
+    def _match_stream(self, stream: BinaryIO, provenance: Provenance, size: int | None, tally: Tally) -> None:
+        try:
+            matches = self.files.scan_file(iter_chunks(stream, size_hint=size), provenance.path)
+        except NotText as reason:
+            if str(reason) != ARCHIVE or not stream.seekable():
+                raise
+            stream.seek(0)
+            self._expand_archive(stream, provenance, provenance.path, tally)
+            return
+        tally.hits += [Hit(provenance.path, provenance, m) for m in matches]
+        tally.bytes_scanned += size if size is not None else 0
+        tally.files_scanned += 1
+
+    def _match_data(self, data: bytes, provenance: Provenance, root: str, tally: Tally) -> None:
+        if kind_of_binary(data[:512]) == ARCHIVE:
+            self._expand_archive(io.BytesIO(data), provenance, root, tally)
+            return
+        if self._match_chat(data, provenance, root, tally):
+            return
+        matches = self.files.scan_file(text_chunks(data), provenance.path)
+        tally.hits += [Hit(root, provenance, m) for m in matches]
+        tally.bytes_scanned += len(data)
+        tally.files_scanned += 1
+
+    def _expand_archive(self, stream: BinaryIO, provenance: Provenance, root: str, tally: Tally) -> None:
+        for item in iter_archive(stream, provenance.path):
+            if isinstance(item, Skipped):
+                tally.skipped.append(item)
+                continue
+            member = replace(provenance.member(item.display.rsplit("!", 1)[-1]), path=item.display)
+            try:
+                self._match_member(item, member, root, tally)
+            except NotText:
+                continue  # binary members are routine inside archives
+
+    def _match_member(self, item: Member, provenance: Provenance, root: str, tally: Tally) -> None:
+        if self._match_chat(item.data, provenance, root, tally):
+            return
+        matches = self.files.scan_file(text_chunks(item.data), provenance.path)
+        tally.hits += [Hit(root, provenance, m) for m in matches]
+        tally.bytes_scanned += len(item.data)
+        tally.files_scanned += 1
+
+    def _match_chat(self, data: bytes, provenance: Provenance, root: str, tally: Tally) -> bool:
+        """A chat export scanned message by message; False when the data is not one."""
+        path = provenance.path.rsplit("!", 1)[-1]
+        if len(data) > MAX_CHAT_FILE_BYTES or chat_platform(path, data[:4096]) is None:
+            return False
+        platform = chat_platform(path, data[:4096])
+        assert platform is not None
+        try:
+            hits = list(self._chat_hits(data, provenance, root, platform))
+        except CHAT_ERRORS:
+            return False  # not the JSON it looked like: scanned as text
+        tally.hits += hits
+        tally.bytes_scanned += len(data)
+        tally.files_scanned += 1
+        return True
+
+    def _chat_hits(self, data: bytes, provenance: Provenance, root: str, platform: str) -> Iterator[Hit]:
+        """Each message's matches, placed at the line of the file where the value sits."""
+        for message in iter_messages(provenance.path, data, platform):
+            text = message.text.encode("utf-8", "replace")
+            for match in self.chat.scan_file([Chunk(text)], provenance.path):
+                needle = text[match.offset : match.offset + 24]
+                position = data.find(needle)
+                if position >= 0:
+                    line = data.count(b"\n", 0, position) + 1
+                    column = position - data.rfind(b"\n", 0, position)
+                    match = replace(match, line=line, end_line=line, column=column)
+                match = replace(match, offset=max(position, 0))
+                yield Hit(root, provenance.chat_message(message.location()), match)
