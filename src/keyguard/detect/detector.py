@@ -39,6 +39,32 @@ class Chunk:
     keep_until: int | None = None  # ... and from this index on, to the next piece
 
 
+class _Positions:
+    """Line and column (in characters) of offsets in one chunk, asked in increasing order: linear in all,
+    where counting from the start for each value was quadratic on a minified one-line file."""
+
+    def __init__(self, data: bytes, first_line: int) -> None:
+        self.data = data
+        self.first_line = first_line
+        self._reset()
+
+    def _reset(self) -> None:
+        self.offset, self.line, self.column = 0, self.first_line, 1
+
+    def at(self, offset: int) -> tuple[int, int]:
+        if offset < self.offset:
+            self._reset()
+        data = self.data
+        newlines = data.count(b"\n", self.offset, offset)
+        if newlines:
+            line_start = data.rfind(b"\n", self.offset, offset) + 1
+            self.line += newlines
+            self.column, self.offset = 1, line_start
+        self.column += len(data[self.offset : offset].decode("utf-8", "replace"))
+        self.offset = offset
+        return self.line, self.column
+
+
 class Detector:
     def __init__(self, rules: Sequence[Rule], engine: Engine, include_examples: bool = False) -> None:
         self.rules = tuple(rules)
@@ -101,7 +127,10 @@ class Detector:
                 continue
             kept.append((cand, value, example))
         file_has_key = any(not ex and c.kind != "private_key" for c, _, ex in kept)
-        names_binance = path_names_binance or file_has_key or BINANCE in data.lower()
+        lowered = data.lower()
+        names_binance = path_names_binance or file_has_key or BINANCE in lowered
+        has_allow_marker = ALLOW_MARKER in data
+        positions = _Positions(data, chunk.line)
         findings = []
         claimed: set[tuple[int, int]] = set()
         for cand, value, example in kept:
@@ -113,12 +142,13 @@ class Detector:
                 continue
             if rule.requires == "binance_file" and not names_binance:
                 continue
-            if rule.requires_words and not self._mentions(data, rule.requires_words):
+            if rule.requires_words and not any(word.encode() in lowered for word in rule.requires_words):
                 continue
-            if self._allowed(data, cand.start):
+            if has_allow_marker and self._allowed(data, cand.start):
                 continue
             claimed.add((cand.start, cand.end))
-            findings.append(self._finding(chunk, path, rule, cand, value, example, nearby))
+            line, column = positions.at(cand.start)
+            findings.append(self._finding(chunk, rule, cand, value, example, nearby, line, column))
         return findings + decoded
 
     def _decoded(self, chunk: Chunk, path: str, path_names_binance: bool, start: int, end: int) -> list[Match]:
@@ -139,11 +169,6 @@ class Detector:
         ]
 
     @staticmethod
-    def _mentions(data: bytes, words: tuple[str, ...]) -> bool:
-        lowered = data.lower()
-        return any(word.encode() in lowered for word in words)
-
-    @staticmethod
     def _binance_nearby(data: bytes, cand: Candidate) -> bool:
         window = data[max(0, cand.start - NEARBY_BYTES) : cand.end + NEARBY_BYTES]
         return BINANCE in window.lower()
@@ -156,12 +181,8 @@ class Detector:
 
     @staticmethod
     def _finding(
-        chunk: Chunk, path: str, rule: Rule, cand: Candidate, value: bytes, example: bool, nearby: bool
+        chunk: Chunk, rule: Rule, cand: Candidate, value: bytes, example: bool, nearby: bool, line: int, column: int
     ) -> Match:
-        data = chunk.data
-        line = chunk.line + data.count(b"\n", 0, cand.start)
-        line_start = data.rfind(b"\n", 0, cand.start) + 1
-        column = len(data[line_start : cand.start].decode("utf-8", "replace")) + 1
         return Match(
             rule_id=rule.id,
             kind=cand.kind,
