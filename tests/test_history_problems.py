@@ -171,3 +171,10 @@ def test_scan_reads_past_a_corrupt_object_and_names_it(repo, canaries):
     secret_sha256 = hashlib.sha256(canaries.secret.encode()).hexdigest()  # a failing assert shows this, not the key
     assert secret_sha256 in found
     assert any(skip["path"].endswith(f"object {corrupt}") for skip in report["skipped"]), report["skipped"]
+
+
+def test_a_blob_past_the_size_limit_is_passed_over_and_the_next_read(repo):
+    _commit(repo, "big", **{"big.txt": "x" * 3_000_000, "small.txt": "small\n"})
+    big, small = _blob(repo, "big.txt"), _blob(repo, "small.txt")
+    read = list(history.read_blob_contents(str(repo), [big, small], max_bytes=1_000_000))
+    assert read == [(big, None, 3_000_000), (small, b"small\n", 6)]

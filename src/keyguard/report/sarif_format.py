@@ -294,10 +294,11 @@ def sarif_results(result: ScanResult, rule_index: dict[str, int], root: str) -> 
         occurrences = _occurrences(finding)
         for location in finding.locations:
             artifact, member = split_member(location.path, root)
+            rule_id = location.rule_id or finding.rule_id  # one value may be caught by different rules in places
             results.append(
                 {
-                    "ruleId": finding.rule_id,
-                    "ruleIndex": rule_index[finding.rule_id],
+                    "ruleId": rule_id,
+                    "ruleIndex": rule_index[rule_id],
                     "level": LEVELS[finding.severity],
                     "message": {"text": result_message(finding, location, member, partners)},
                     "locations": [{"physicalLocation": _physical(location, member, artifact, root)}],

@@ -389,11 +389,17 @@ class _CatFile:
                 self.answered += 1
                 continue
             size = int(parts[2])
+            if size > max_bytes:  # passed over in pieces: a huge blob never sits in memory
+                if not reader.skip(size + 1):
+                    break
+                self.answered += 1
+                yield oid, None, size
+                continue
             content = reader.take(size + 1)
             if content is None:  # it died while streaming this one
                 break
             self.answered += 1
-            yield oid, (content[:-1] if size <= max_bytes else None), size
+            yield oid, content[:-1], size
         self.died = self.answered < len(self.oids)
 
     def close(self) -> None:
@@ -434,7 +440,7 @@ class _PieceReader:
             del self.buffer[: self.position]
             self.position = 0
         while len(self.buffer) - self.position < need:
-            piece = os.read(self.fd, max(self.PIECE, need))
+            piece = os.read(self.fd, max(self.PIECE, min(need, 16 * self.PIECE)))  # never one huge allocation
             if not piece:
                 return False
             self.buffer += piece
@@ -449,6 +455,20 @@ class _PieceReader:
                 return line
             if not self._fill(len(self.buffer) - self.position + 1):
                 return None
+
+    def skip(self, size: int) -> bool:
+        """Passes over `size` bytes, holding at most one piece; False at the end of the stream."""
+        while size > 0:
+            held = len(self.buffer) - self.position
+            if held >= size:
+                self.position += size
+                return True
+            size -= held
+            del self.buffer[:]
+            self.position = 0
+            if not self._fill(min(size, self.PIECE)):
+                return False
+        return True
 
     def take(self, size: int) -> bytes | None:
         if not self._fill(size):
