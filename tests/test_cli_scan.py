@@ -151,6 +151,11 @@ def test_bad_config_is_a_clear_error(tmp_path):
     done = run_keyguard("scan", cwd=tmp_path)
     assert done.returncode == 2
     assert "exclude must be a list" in decode(done)[1]
+    for text, said in (('format = "xml"\n', "format must be one of text, json, sarif"), ("exclude = [\n", "toml")):
+        (tmp_path / ".keyguard.toml").write_text(text)
+        done = run_keyguard("scan", cwd=tmp_path)
+        err = decode(done)[1]
+        assert done.returncode == 2 and said in err and len(err.strip().splitlines()) == 1, err
 
 
 def test_staged_scans_the_index_not_the_work_tree(tmp_path, canaries):

@@ -18,6 +18,9 @@ KNOWN = {
 }
 
 
+CHOICES = {"format": ("text", "json", "sarif")}
+
+
 class ConfigError(ValueError):
     """A settings file exists but cannot be used."""
 
@@ -60,6 +63,8 @@ def load_settings(directory: str | Path = ".", explicit: str | Path | None = Non
             settings.warnings.append(f"{path}: unknown setting {key!r} ignored")
         elif not isinstance(value, expected) or (expected is list and not all(isinstance(v, str) for v in value)):
             raise ConfigError(f"{path}: {key} must be a {expected.__name__}")
+        elif value not in CHOICES.get(key, (value,)):
+            raise ConfigError(f"{path}: {key} must be one of {', '.join(CHOICES[key])}, not {value!r}")
         else:
             settings.values[key.replace("-", "_")] = value
     return settings
