@@ -75,7 +75,7 @@ def test_one_key_in_many_files_and_commits_is_one_credential(tmp_path, canaries)
     assert done.returncode == 1 and len(lines) <= 12, out
     assert all(len(line) <= 80 for line in lines), out
     assert "1 credential pair" in out and "in 20 files and 20 commits since" in out
-    assert "keyguard incident" in out and "more places" in out
+    assert "keyguard incident" in out and "and 17 more files" in out
     assert canaries.key not in out and canaries.secret not in out
 
 

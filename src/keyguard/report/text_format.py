@@ -87,26 +87,29 @@ def _exposure(credential: Credential) -> str:
     return ", ".join(words)
 
 
-def _place(location: Location) -> str:
-    where = f"{location.path}:{location.line}:{location.column}"
-    if location.message:
-        where += f" ({location.message})"
-    if location.commit and location.source == "git":
-        where += f" (commit {location.commit[:10]} {(location.commit_date or '')[:10]})"
-    if location.encoding:
-        where += f" ({location.encoding})"
+def _place(path: str, locations: list[Location]) -> str:
+    """One path: its lines, and for a place only in history, the commit that brought the value there."""
+    lines = sorted({loc.line for loc in locations})
+    where = f"{path}:{','.join(map(str, lines[:4]))}" + ("…" if len(lines) > 4 else "")
+    first = locations[0]
+    if first.message:
+        where += f" ({first.message})"
+    if all(loc.source == "git" for loc in locations) and first.commit:
+        where += f" (commit {first.commit[:10]} {(first.commit_date or '')[:10]}"
+        where += ", history only)" if not any(loc.in_head for loc in locations) else ")"
+    if first.encoding:
+        where += f" ({first.encoding})"
     return where
 
 
 def _places(credential: Credential) -> Iterator[str]:
-    seen: dict[str, Location] = {}
-    for location in sorted(credential.locations, key=lambda loc: (loc.source == "git", loc.path, loc.line)):
-        seen.setdefault(f"{location.path}:{location.line}", location)
-    places = list(seen.values())
-    for location in places[:PLACES_SHOWN]:
-        yield _place(location)
-    if len(places) > PLACES_SHOWN:
-        yield f"… and {len(places) - PLACES_SHOWN} more places (--format json lists them all)"
+    by_path: dict[str, list[Location]] = {}
+    for location in sorted(credential.locations, key=lambda loc: (loc.source == "git", loc.commit_date or "")):
+        by_path.setdefault(location.path, []).append(location)
+    for path, locations in list(by_path.items())[:PLACES_SHOWN]:
+        yield _place(path, locations)
+    if len(by_path) > PLACES_SHOWN:
+        yield f"… and {len(by_path) - PLACES_SHOWN} more files (--format json lists every place)"
 
 
 def _next_step(credential: Credential) -> str:
