@@ -136,3 +136,23 @@ def git(*args: str, cwd: Path) -> str:
     }
     done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env, check=True)
     return done.stdout
+
+
+def commit_files(repo: Path, message: str, **files: str) -> str:
+    """Writes the files, commits them at a fixed date, returns the commit id."""
+    for name, text in files.items():
+        path = repo / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        git("add", name, cwd=repo)
+    git("commit", "-qm", message, "--date", "2026-01-02T03:04:05+00:00", cwd=repo)
+    return git("rev-parse", "HEAD", cwd=repo).strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """An empty git repository on branch main."""
+    path = tmp_path / "bot"
+    path.mkdir()
+    git("init", "-q", "-b", "main", cwd=path)
+    return path

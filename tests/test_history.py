@@ -6,19 +6,8 @@ import json
 import os
 import subprocess
 
-import pytest
-
+from conftest import commit_files as _commit
 from conftest import decode, git, make_canaries, run_keyguard
-
-
-def _commit(repo, message: str, **files: str) -> str:
-    for name, text in files.items():
-        path = repo / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        git("add", name, cwd=repo)
-    git("commit", "-qm", message, "--date", "2026-01-02T03:04:05+00:00", cwd=repo)
-    return git("rev-parse", "HEAD", cwd=repo).strip()
 
 
 def _report(repo, *args: str) -> dict:
@@ -26,14 +15,6 @@ def _report(repo, *args: str) -> dict:
     out, err = decode(done)
     assert done.returncode in (0, 1), err
     return json.loads(out)
-
-
-@pytest.fixture
-def repo(tmp_path):
-    path = tmp_path / "bot"
-    path.mkdir()
-    git("init", "-q", "-b", "main", cwd=path)
-    return path
 
 
 def test_key_deleted_in_a_later_commit_is_found_with_its_commit(repo, canaries):

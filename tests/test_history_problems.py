@@ -10,19 +10,10 @@ import subprocess
 
 import pytest
 
+from conftest import commit_files as _commit
 from conftest import decode, git, run_keyguard
 from keyguard.sources import history
 from keyguard.sources.gitrepo import GitError
-
-
-def _commit(repo, message: str, **files: str) -> str:
-    for name, text in files.items():
-        path = repo / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        git("add", name, cwd=repo)
-    git("commit", "-qm", message, "--date", "2026-01-02T03:04:05+00:00", cwd=repo)
-    return git("rev-parse", "HEAD", cwd=repo).strip()
 
 
 def _noise(seed: int, size: int = 6000) -> str:
@@ -45,14 +36,6 @@ def _read(repo, oids: list[str]) -> tuple[dict[str, bytes | None], list[tuple[st
     unreadable: list[tuple[str, str]] = []
     read = {oid: content for oid, content, _size in history.read_blob_contents(str(repo), oids, 1 << 20, unreadable)}
     return read, unreadable
-
-
-@pytest.fixture
-def repo(tmp_path):
-    path = tmp_path / "bot"
-    path.mkdir()
-    git("init", "-q", "-b", "main", cwd=path)
-    return path
 
 
 def test_a_corrupt_loose_object_costs_only_itself(repo):
