@@ -13,7 +13,8 @@ from decimal import Decimal
 import pytest
 import requests
 
-from keyguard.sandbox.scenario import BUILT_IN, ScenarioError, build_scenario
+from keyguard.sandbox.errors import ScenarioError
+from keyguard.sandbox.scenario import BUILT_IN, build_scenario
 from keyguard.sandbox.server import SandboxServer
 
 from .conftest import ccxt_client

@@ -16,7 +16,8 @@ app = typer.Typer(help="A Binance-compatible exchange on loopback, with scenario
 
 def build_or_exit(scenario: str, seed: int | None, console: Console):
     """The built scenario, or a clear message (naming line and field) and exit 2."""
-    from keyguard.sandbox.scenario import ScenarioError, build_scenario
+    from keyguard.sandbox.errors import ScenarioError
+    from keyguard.sandbox.scenario import build_scenario
 
     try:
         return build_scenario(scenario, seed=seed)

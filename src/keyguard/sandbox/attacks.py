@@ -6,6 +6,7 @@ from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
 
 from keyguard.sandbox.bots import BotOrder, Writer, client_order_id, lot, tick
+from keyguard.sandbox.errors import ScenarioError
 from keyguard.sandbox.ledger import WalletRecord
 
 if TYPE_CHECKING:
@@ -21,7 +22,6 @@ def _q(value: Decimal, places: str = "0.00000001") -> Decimal:
 
 class _Script:
     def __init__(self, builder: ScenarioBuilder, spec: dict[str, Any]) -> None:
-        from keyguard.sandbox.scenario import ScenarioError
 
         self.builder = builder
         self.ledger = builder.ledger
@@ -174,7 +174,6 @@ def sub_account_transfer(builder: ScenarioBuilder, spec: dict[str, Any]) -> None
 def dump(builder: ScenarioBuilder, spec: dict[str, Any]) -> None:
     """Dump the victim's holdings of a thinly traded coin into the attacker's bids far below the market: the
     attacker first sells into the honest bids, then bids low, and the victim's key sells at market."""
-    from keyguard.sandbox.scenario import ScenarioError
 
     script = _Script(builder, spec)
     ledger, victim, attacker = script.ledger, script.victim, script.attacker
@@ -263,7 +262,6 @@ CATALOGUE: dict[str, list[dict[str, Any]]] = {
 
 def _specs(builder: ScenarioBuilder, spec: dict[str, Any] | list | None) -> list[dict[str, Any]]:
     """An `attack` is one mapping or a list of them (a combination, run in order)."""
-    from keyguard.sandbox.scenario import ScenarioError
 
     specs = [] if spec is None else spec if isinstance(spec, list) else [spec]
     for item in specs:

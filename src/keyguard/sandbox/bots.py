@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
 
+from keyguard.sandbox.errors import ScenarioError
 from keyguard.sandbox.ledger import Account, Order, Symbol, Trade
 
 if TYPE_CHECKING:
@@ -136,7 +137,6 @@ class Context:
         self.params = params
         self.start = start
         self.end = end
-        from keyguard.sandbox.scenario import ScenarioError
 
         where = f"{builder.source}:{params.get('__line__', '?')}"
         names = [str(s) for s in params.get("symbols", ["BTCUSDT"])]
@@ -151,7 +151,6 @@ class Context:
         self.cancel_rng = QuickRandom(f"cancels {builder.seed}")  # apart from the fills' draws
 
     def cancel_rate(self, name: str, default: float) -> float:
-        from keyguard.sandbox.scenario import ScenarioError
 
         value = self.params.get(name, default)
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
@@ -541,7 +540,6 @@ UNUSUAL = {"large-buy": large_buy, "listing-pump": listing_pump}
 
 def generate(builder: ScenarioBuilder, history: dict[str, Any], start: int, end: int) -> list[BotOrder]:
     """The victim's orders over [start, end) for `history['behaviour']`, the unusual day included."""
-    from keyguard.sandbox.scenario import ScenarioError
 
     name = history.get("behaviour")
     if name not in BEHAVIOURS:

@@ -1,4 +1,5 @@
-"""Binance's error shape {"code": <negative int>, "msg": "..."} and HTTP statuses (binance-api.md §1.4)."""
+"""Binance's error shape {"code": <negative int>, "msg": "..."} and HTTP statuses (binance-api.md §1.4);
+and the error of a malformed scenario."""
 
 from __future__ import annotations
 
@@ -63,3 +64,7 @@ def illegal_value(name: str) -> BinanceError:
     return BinanceError(
         -1100, f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.", 400
     )
+
+
+class ScenarioError(ValueError):
+    """A scenario file is malformed; the message names the line and field."""

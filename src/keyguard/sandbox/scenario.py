@@ -22,6 +22,7 @@ from keyguard.sandbox import BUILT_IN_SCENARIOS
 from keyguard.sandbox.attacks import CATALOGUE, history_events, run_attack
 from keyguard.sandbox.bots import Writer, generate
 from keyguard.sandbox.clock import Clock
+from keyguard.sandbox.errors import ScenarioError
 from keyguard.sandbox.exchange import SandboxExchange
 from keyguard.sandbox.keys import SandboxKey, make_key, permissions_from
 from keyguard.sandbox.ledger import (
@@ -39,10 +40,6 @@ DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 BUILT_IN = BUILT_IN_SCENARIOS
 ROLES = ("victim", "attacker", "market_maker", "other")
-
-
-class ScenarioError(ValueError):
-    """A scenario file is malformed; the message names the line and field."""
 
 
 @dataclass
