@@ -26,7 +26,7 @@ def test_scan_current_directory_by_default(tmp_path, canaries):
     done = run_keyguard("scan", cwd=tmp_path)
     out, _ = decode(done)
     assert done.returncode == 1
-    assert ".env:1:17" in out and ".env:2:20" in out
+    assert ".env:1,2" in out and "credential pair" in out
     assert "2 findings (2 critical)" in out
 
 
@@ -44,7 +44,7 @@ def test_a_path_that_does_not_exist_is_an_error_and_the_rest_is_still_scanned(tm
     out, err = decode(done)
     assert done.returncode == 2  # not 0: a CI job scanning a misspelt path must fail
     assert "typo-of-a-dir: no such file or directory" in err
-    assert "bot/.env:1:17" in out and "2 findings" in out
+    assert "bot/.env:1,2" in out and "2 findings" in out
 
 
 def test_json_report_fields_and_pairing(tmp_path, canaries):

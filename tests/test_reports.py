@@ -174,6 +174,7 @@ def test_sarif_indexes_every_rule_with_its_real_severity_and_help(tmp_path, cana
         "binance.api_key.config-key": "medium",
         "binance.private_key.pem": "critical",
         "binance.private_key.pem-encrypted": "medium",  # the rule's own severity: needs its passphrase
+        "binance.token.evidence": "high",  # either half of a credential, judged by the evidence
         "binance.chat.key-and-secret": "critical",
         "binance.chat.bare-secret": "high",
         "binance.chat.bare-key": "medium",

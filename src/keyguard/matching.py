@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
@@ -19,6 +20,31 @@ from keyguard.sources.chat import MAX_CHAT_FILE_BYTES, chat_platform, iter_messa
 from keyguard.sources.reading import ARCHIVE, CHUNK_BYTES, NotText, iter_chunks, kind_of_binary, text_chunks
 
 CHAT_ERRORS = (ValueError, TypeError, AttributeError, KeyError)
+NEIGHBOURS_READ = 40  # files beside a blob read for a mention of Binance, at most
+NEIGHBOUR_BYTES = 1 << 20  # of each, at most
+BINANCE = b"binance"
+
+
+def neighbours_name_binance(directory: str, itself: str = "") -> str | None:
+    """The first other file beside (same folder) that names Binance, or None."""
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError:
+        return None
+    read = 0
+    for entry in entries:
+        if read >= NEIGHBOURS_READ:
+            break
+        try:
+            if entry.name == itself or not entry.is_file() or entry.stat().st_size > NEIGHBOUR_BYTES:
+                continue
+            read += 1
+            with open(entry.path, "rb") as handle:
+                if BINANCE in handle.read(NEIGHBOUR_BYTES).lower():
+                    return entry.name
+        except OSError:
+            continue
+    return None
 
 
 @dataclass(frozen=True)
@@ -57,10 +83,14 @@ class Matcher:
     def __init__(self, include_examples: bool, engine: str) -> None:
         self.files: Detector = file_detector(include_examples, engine)
         self.chat: Detector = chat_detector(include_examples, engine)
+        self._directory: str | None = None  # the folder of the file being matched, for its neighbours
+        self._name = ""
 
     def match(self, blob: Blob, tally: Tally) -> None:
         """Adds the blob's hits (and those of its members) to `tally`; never raises for bad content."""
         provenance = blob.provenance
+        self._directory = os.path.dirname(os.path.abspath(blob.file)) if blob.file else None
+        self._name = os.path.basename(blob.file) if blob.file else ""
         try:
             self._match(blob, tally)
         except NotText as reason:
@@ -90,7 +120,7 @@ class Matcher:
 
     def _match_stream(self, stream: BinaryIO, provenance: Provenance, size: int | None, tally: Tally) -> None:
         try:
-            matches = self.files.scan_file(iter_chunks(stream, size_hint=size), provenance.path)
+            matches = self._settle(self.files.scan_file(iter_chunks(stream, size_hint=size), provenance.path))
         except NotText as reason:
             if str(reason) != ARCHIVE or not stream.seekable():
                 raise
@@ -107,10 +137,20 @@ class Matcher:
             return
         if self._match_chat(data, provenance, root, tally):
             return
-        matches = self.files.scan_file(text_chunks(data), provenance.path)
+        matches = self._settle(self.files.scan_file(text_chunks(data), provenance.path))
         tally.hits += [Hit(root, provenance, m) for m in matches]
         tally.bytes_scanned += len(data)
         tally.files_scanned += 1
+
+    def _settle(self, matches: list[Match]) -> list[Match]:
+        """Pending matches kept when a file beside names Binance (only files on disk have neighbours)."""
+        if not any(m.pending for m in matches):
+            return matches
+        neighbour = neighbours_name_binance(self._directory, self._name) if self._directory else None
+        if neighbour is None:
+            return [m for m in matches if not m.pending]
+        reason = f"a file beside it names Binance: {neighbour}"
+        return [replace(m, pending=False, reasons=(*m.reasons, reason)) if m.pending else m for m in matches]
 
     def _expand_archive(self, stream: BinaryIO, provenance: Provenance, root: str, tally: Tally) -> None:
         for item in iter_archive(stream, provenance.path):
@@ -126,7 +166,7 @@ class Matcher:
     def _match_member(self, item: Member, provenance: Provenance, root: str, tally: Tally) -> None:
         if self._match_chat(item.data, provenance, root, tally):
             return
-        matches = self.files.scan_file(text_chunks(item.data), provenance.path)
+        matches = [m for m in self.files.scan_file(text_chunks(item.data), provenance.path) if not m.pending]
         tally.hits += [Hit(root, provenance, m) for m in matches]
         tally.bytes_scanned += len(item.data)
         tally.files_scanned += 1
@@ -152,6 +192,8 @@ class Matcher:
         for message in iter_messages(provenance.path, data, platform):
             text = message.text.encode("utf-8", "replace")
             for match in self.chat.scan_file([Chunk(text)], provenance.path):
+                if match.pending:
+                    continue
                 needle = text[match.offset : match.offset + 24]
                 position = data.find(needle)
                 if position >= 0:

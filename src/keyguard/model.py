@@ -110,11 +110,13 @@ class Match:
     example: bool = False
     encoding: str | None = None  # base64 when found inside an encoded value
     paired_with: str | None = None  # the partner's secret_sha256
+    reasons: tuple[str, ...] = ()  # the evidence that it is a Binance credential
+    pending: bool = False  # short of evidence unless something beside its blob names Binance
     value: bytes | None = field(default=None, repr=False, compare=False)  # in memory only
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        del data["value"], data["offset"]
+        del data["value"], data["offset"], data["pending"]
         return data
 
 
@@ -173,6 +175,7 @@ FINDING_FIELDS = (
     "message",
     "verified",
     "permissions",
+    "reasons",
 )
 
 
@@ -192,6 +195,7 @@ class Finding:
     example: bool = False
     verified: str | None = None  # scan --verify: live | dead | unknown
     permissions: tuple[str, ...] | None = None  # scan --verify: what a live key may do
+    reasons: tuple[str, ...] = ()  # the evidence that it is a Binance credential
     value: bytes | None = field(default=None, repr=False, compare=False)  # in memory only (migrate, verify)
 
     @property
@@ -225,6 +229,7 @@ class Finding:
             "example": self.example,
             "verified": self.verified,
             "permissions": list(self.permissions) if self.permissions is not None else None,
+            "reasons": list(self.reasons),
         }
         own["rule_id"] = first["rule_id"] or self.rule_id
         data = {name: own[name] if name in own else first[name] for name in FINDING_FIELDS}

@@ -124,6 +124,7 @@ def group(placed: list[Placed], keep_values: bool) -> list[Finding]:
                 locations=locations,
                 paired_with=max(set(partners), key=partners.count) if partners else None,
                 example=match.example,
+                reasons=tuple(dict.fromkeys(reason for m, _ in items for reason in m.reasons)),
                 value=match.value if keep_values else None,
             )
         )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 
 from keyguard.detect.decoders import decode_base64
 from keyguard.detect.engine import Engine, build_engine
+from keyguard.detect.evidence import PENDING_SCORE, REPORT_SCORE, Evidence, judge, name_parts, only_tokens
 from keyguard.detect.filters import placeholder_reason
 from keyguard.detect.pairing import pair_indices
 from keyguard.model import Match, redact, secret_sha256
@@ -37,6 +39,45 @@ class Chunk:
     line: int = 1  # line number of data[0]
     keep_from: int = 0  # findings starting before this index belong to the previous piece
     keep_until: int | None = None  # ... and from this index on, to the next piece
+
+
+PAIR_LINES = 3  # a second value within this many lines makes a pair more likely
+
+
+@dataclass(frozen=True)
+class _Token:
+    candidate: Candidate
+    value: bytes
+    example: bool
+    evidence: Evidence
+    line: int
+    column: int
+
+
+class _Context:
+    """What the evidence needs to know of one chunk and its path, judged once per value."""
+
+    def __init__(self, data: bytes, lowered: bytes, path: str, path_names_binance: bool, names_binance: bool) -> None:
+        self.data, self.lowered = data, lowered
+        name = path.replace("\\", "/").rsplit("!", 1)[-1].rsplit("/", 1)[-1]
+        self.file_name_parts = name_parts(name.encode("utf-8", "replace")) if "." in name else []
+        self.path_names_binance = path_names_binance
+        self.names_binance = names_binance
+        self._judged: dict[tuple[int, int], Evidence] = {}
+
+    def judge(self, cand: Candidate) -> Evidence:
+        span = (cand.start, cand.end)
+        if span not in self._judged:
+            self._judged[span] = judge(
+                self.data,
+                cand.start,
+                cand.end,
+                self.lowered,
+                self.file_name_parts,
+                self.path_names_binance,
+                self.names_binance,
+            )
+        return self._judged[span]
 
 
 class _Positions:
@@ -72,6 +113,7 @@ class Detector:
         self.include_examples = include_examples
         self._examples = load_example_keys()
         self._severity_overrides = {rule.id: rule.severity for rule in self.rules if rule.severity}
+        self._evidence_rules = frozenset(i for i, rule in enumerate(self.rules) if rule.requires == "evidence")
 
     def scan_file(self, chunks: Iterable[Chunk], path: str) -> list[Match]:
         """All matches in a blob given as chunks, paired and with their severity; `path` is evidence."""
@@ -101,8 +143,10 @@ class Detector:
             for group, value in match.groupdict().items():
                 if value is not None:
                     found.add(Candidate(rule_index, GROUP_KINDS[group], *match.span(group)))
-        # for a value several rules capture, the earliest rule whose requirements hold reports it
-        return sorted(found, key=lambda c: (c.start, c.rule_index, c.end)), encoded
+        # for a value several rules capture, the earliest rule whose requirements hold reports it; the
+        # evidence model only judges what no rule claimed
+        last = self._evidence_rules
+        return sorted(found, key=lambda c: (c.start, c.rule_index in last, c.rule_index, c.end)), encoded
 
     def _scan_chunk(self, chunk: Chunk, path: str, path_names_binance: bool, decode: bool = True) -> list[Match]:
         data = chunk.data
@@ -126,30 +170,88 @@ class Detector:
             if example and not self.include_examples:
                 continue
             kept.append((cand, value, example))
-        file_has_key = any(not ex and c.kind != "private_key" for c, _, ex in kept)
+        rule_of = self.rules
+        file_has_key = any(
+            not ex and c.kind not in ("private_key", "token") and rule_of[c.rule_index].requires != "evidence"
+            for c, _, ex in kept
+        )
         lowered = data.lower()
         names_binance = path_names_binance or file_has_key or BINANCE in lowered
+        context = _Context(data, lowered, path, path_names_binance, names_binance)
         has_allow_marker = ALLOW_MARKER in data
         positions = _Positions(data, chunk.line)
-        findings = []
+        findings: list[Match] = []
+        tokens: list[_Token] = []
         claimed: set[tuple[int, int]] = set()
         for cand, value, example in kept:
             if (cand.start, cand.end) in claimed:
                 continue
-            rule = self.rules[cand.rule_index]
-            nearby = path_names_binance or self._binance_nearby(data, cand)
-            if rule.requires == "binance_nearby" and not nearby:
-                continue
-            if rule.requires == "binance_file" and not names_binance:
+            rule = rule_of[cand.rule_index]
+            evidence = context.judge(cand) if cand.kind != "private_key" else None
+            if evidence is not None and evidence.against:
                 continue
             if rule.requires_words and not any(word.encode() in lowered for word in rule.requires_words):
                 continue
             if has_allow_marker and self._allowed(data, cand.start):
                 continue
+            nearby = path_names_binance or self._binance_nearby(data, cand)
+            pending = False
+            if rule.requires == "evidence":
+                assert evidence is not None
+                line, column = positions.at(cand.start)
+                claimed.add((cand.start, cand.end))
+                tokens.append(_Token(cand, value, example, evidence, line, column))
+                continue
+            if rule.requires == "binance_nearby" and not nearby:
+                continue
+            if rule.requires == "binance_file" and not names_binance:
+                pending = True  # a file beside it may name Binance (a PEM next to the bot that loads it)
             claimed.add((cand.start, cand.end))
             line, column = positions.at(cand.start)
-            findings.append(self._finding(chunk, rule, cand, value, example, nearby, line, column))
+            reasons = (f"rule: {rule.name}", *(evidence.reasons if evidence else ()))
+            found = self._finding(chunk, rule, cand, value, example, nearby, line, column)
+            findings.append(replace(found, reasons=reasons, pending=pending))
+        findings += self._scored(chunk, tokens, findings, context)
         return findings + decoded
+
+    def _scored(self, chunk: Chunk, tokens: list[_Token], named: list[Match], context: _Context) -> list[Match]:
+        """The evidence model's candidates: kept at REPORT_SCORE (pending from PENDING_SCORE), kinds decided."""
+        lines = sorted([t.line for t in tokens] + [m.line for m in named if m.kind != "private_key"])
+        scored = []
+        key_file = only_tokens(chunk.data)
+        for token in tokens:
+            score, reasons = token.evidence.score, list(token.evidence.reasons)
+            near = bisect_right(lines, token.line + PAIR_LINES) - bisect_left(lines, token.line - PAIR_LINES)
+            if near > 1:
+                score += 1
+                reasons.append("a second credential-shaped value close by")
+            if key_file:
+                score += 1
+                reasons.append("a key file: nothing in it but tokens")
+            if score >= PENDING_SCORE:
+                scored.append((token, score, reasons))
+        matches = []
+        previous: tuple[int, str] | None = None
+        by_order = key_file and len(scored) == 2  # `binance.key`: the key, then the secret
+        for token, score, reasons in scored:
+            kind = None if by_order else token.evidence.kind
+            if kind is None:  # unnamed: the first of two values close together is the key
+                paired = previous is not None and previous[1] == "api_key" and token.line - previous[0] <= PAIR_LINES
+                kind = "secret" if paired else "api_key"
+            previous = (token.line, kind)
+            rule = self.rules[token.candidate.rule_index]
+            candidate = replace(token.candidate, kind=kind)
+            found = self._finding(chunk, rule, candidate, token.value, token.example, True, token.line, token.column)
+            confidence = "high" if score >= REPORT_SCORE + 1 else "medium"
+            matches.append(
+                replace(
+                    found,
+                    confidence=confidence,
+                    reasons=(f"evidence score {score:g}", *reasons),
+                    pending=score < REPORT_SCORE,
+                )
+            )
+        return matches
 
     def _decoded(self, chunk: Chunk, path: str, path_names_binance: bool, start: int, end: int) -> list[Match]:
         """Findings inside a base64 value, read with the text before it on its line; located at the value."""

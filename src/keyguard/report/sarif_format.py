@@ -50,6 +50,9 @@ IMPACTS = {
 REQUIREMENTS = {
     "binance_nearby": "Reported only where 'binance' appears within 2 KiB of the value or in the file's path.",
     "binance_file": "Reported only in a file that names Binance (or holds a Binance key), or whose path does.",
+    "evidence": "Reported when the evidence adds up: its name in any naming scheme, Binance named in the statement, "
+    "section, file, path or a file beside it, a second value close by, a key file; never when another exchange's "
+    "or service's name is bound to it. Each result lists its reasons.",
 }
 STEPS = (
     "Delete the key in Binance API Management (in your Binance account): only that stops it; removing it from "
@@ -78,7 +81,7 @@ def rule_impact(rule: Rule) -> tuple[str, str]:
         return rule.severity or "critical", IMPACTS["encrypted" if encrypted else "private_key"]
     if {"api_key", "secret"} <= kinds:
         return rule.severity or "critical", IMPACTS["pair"]
-    if "secret" in kinds:
+    if "secret" in kinds or "token" in kinds:  # a token may be either half: judged as the signing one
         return rule.severity or "high", IMPACTS["secret"]
     return rule.severity or "medium", IMPACTS["api_key"]
 

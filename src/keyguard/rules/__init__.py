@@ -16,10 +16,11 @@ except ImportError:  # pragma: no cover
     import sre_parse  # type: ignore[no-redef]
 
 Kind = Literal["api_key", "secret", "private_key"]
-Requirement = Literal["binance_nearby", "binance_file"]
+Requirement = Literal["binance_nearby", "binance_file", "evidence"]
 
 RULES_DIR = Path(__file__).resolve().parent
-GROUP_KINDS: dict[str, Kind] = {"key": "api_key", "secret": "secret", "private_key": "private_key"}
+# `token`: an HMAC-shaped value whose kind the evidence decides (keyguard.detect.evidence)
+GROUP_KINDS: dict[str, str] = {"key": "api_key", "secret": "secret", "private_key": "private_key", "token": "token"}
 _MACRO = re.compile(r"\{([A-Z0-9_]+)\}")
 
 
@@ -40,6 +41,7 @@ class Rule:
     negative_examples: tuple[str, ...]
     scope: str = "file"  # file | chat (chat-export messages only)
     requires_words: tuple[str, ...] = ()  # the text must contain one of these (case-insensitive)
+    single_match: bool = False  # Hyperscan only says whether it occurs; `re` reads the whole chunk
 
     @property
     def max_width(self) -> int:
@@ -93,6 +95,7 @@ def _parse_rule(raw: dict, macros: dict[str, str]) -> Rule:
             negative_examples=tuple(raw.get("negative_examples", ())),
             scope=raw.get("scope", "file"),
             requires_words=tuple(raw.get("requires_words", ())),
+            single_match=bool(raw.get("single_match", False)),
         )
     except KeyError as missing:
         raise RuleError(f"rule {raw.get('id', '?')} lacks {missing}") from None
@@ -102,7 +105,7 @@ def _parse_rule(raw: dict, macros: dict[str, str]) -> Rule:
         raise RuleError(f"rule {rule.id}: named groups must be among {sorted(GROUP_KINDS)}")
     if rule.scope not in ("file", "chat"):
         raise RuleError(f"rule {rule.id}: scope must be file or chat")
-    if rule.requires not in (None, "binance_nearby", "binance_file"):
+    if rule.requires not in (None, "binance_nearby", "binance_file", "evidence"):
         raise RuleError(f"rule {rule.id}: unknown requirement {rule.requires!r}")
     _max_width(pattern)
     return rule
