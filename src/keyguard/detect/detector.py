@@ -177,7 +177,7 @@ class Detector:
         )
         lowered = data.lower()
         names_binance = path_names_binance or file_has_key or BINANCE in lowered
-        context = _Context(data, lowered, path, path_names_binance, names_binance)
+        context = _Context(data, lowered, path, path_names_binance, BINANCE in lowered)
         has_allow_marker = ALLOW_MARKER in data
         positions = _Positions(data, chunk.line)
         findings: list[Match] = []
@@ -208,6 +208,8 @@ class Detector:
                 pending = True  # a file beside it may name Binance (a PEM next to the bot that loads it)
             claimed.add((cand.start, cand.end))
             line, column = positions.at(cand.start)
+            if evidence is not None and evidence.kind and evidence.kind != cand.kind and cand.kind != "token":
+                cand = replace(cand, kind=evidence.kind)  # `secret_api_key`: the whole name says secret
             reasons = (f"rule: {rule.name}", *(evidence.reasons if evidence else ()))
             found = self._finding(chunk, rule, cand, value, example, nearby, line, column)
             findings.append(replace(found, reasons=reasons, pending=pending))
@@ -222,7 +224,11 @@ class Detector:
         for token in tokens:
             score, reasons = token.evidence.score, list(token.evidence.reasons)
             near = bisect_right(lines, token.line + PAIR_LINES) - bisect_left(lines, token.line - PAIR_LINES)
-            if near > 1:
+            beside_named = any(abs(m.line - token.line) <= 1 and m.kind == "secret" for m in named)
+            if beside_named and token.evidence.kind != "secret":
+                score += 2
+                reasons.append("next to a value named as its secret")
+            elif near > 1:
                 score += 1
                 reasons.append("a second credential-shaped value close by")
             if key_file:

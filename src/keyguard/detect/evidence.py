@@ -21,9 +21,10 @@ SECTION_LINES = 6  # lines above the value in which a section's exchange name is
 PREVIOUS_LINES = 3  # lines above a value with no name on its own line in which its name is looked for
 
 # an identifier, dotted or dashed path, or quoted name; never a piece of a longer token
-_WORD = re.compile(rb"(?<![A-Za-z0-9_.\-])[A-Za-z][A-Za-z0-9_.\-]{0,60}(?![A-Za-z0-9_.\-])")
+_WORD = re.compile(rb"(?<![A-Za-z0-9_.])[A-Za-z][A-Za-z0-9_.\-]{0,60}(?![A-Za-z0-9_.\-])")
 _CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _BLOCK_LINE = re.compile(rb"[A-Za-z0-9+/=]{40,}")
+_HMAC_OPTION = re.compile(rb"(?i)hmac[\"']?\s{0,4}[:= ]\s{0,4}[\"']?$")
 
 SECRET_PARTS = frozenset({"secret", "private", "priv", "sec", "secretkey", "privatekey", "apisecret"})
 KEY_PARTS = frozenset({"key", "public", "pub", "apikey", "publickey", "keys"})
@@ -116,6 +117,12 @@ OTHER_SERVICES = frozenset(
 )
 
 
+# Words that tie a whole line to another service (an Azure connection string, a license token).
+LINE_FOREIGN = frozenset({"connectionstring", "defaultendpointsprotocol", "accountname", "sharedaccesskey"})
+# A section header above the value: `"Jwt": {`, `jwt:`, `[jwt]`.
+_SECTION_HEADER = re.compile(rb"^\s*(?:\[([^\]\n]{1,60})\]|[\"']?([A-Za-z][\w .\-]{0,60})[\"']?\s*[:=]\s*[{\[(]?)\s*$")
+
+
 @dataclass(frozen=True)
 class Evidence:
     score: float
@@ -198,6 +205,22 @@ def in_encoded_block(data: bytes, start: int, end: int) -> str | None:
     return "one line of an encoded block" if run >= 2 else None
 
 
+def _section_service(data: bytes, start: int) -> str | None:
+    """The service named by the nearest section header above the value, when it is not an exchange's."""
+    end = data.rfind(b"\n", 0, start)
+    for _ in range(SECTION_LINES):
+        if end <= 0:
+            return None
+        above = data.rfind(b"\n", 0, end) + 1
+        header = _SECTION_HEADER.match(data[above:end])
+        if header:
+            parts = name_parts(header.group(1) or header.group(2))
+            foreign = [p for p in parts if p in OTHER_SERVICES]
+            return foreign[0] if foreign and not any(p in BINANCE_PARTS for p in parts) else None
+        end = above - 1
+    return None
+
+
 def _section_exchange(data: bytes, start: int, lowered: bytes) -> str | None:
     """The exchange named nearest above the value, within a few lines (a YAML/JSON/INI section)."""
     window_start = start
@@ -239,12 +262,21 @@ def judge(
     score = 0.0
     reasons: list[str] = []
     kind: str | None = None
+    line_parts = {p for parts in same_words for p in parts}
+    if line_parts & LINE_FOREIGN and not line_parts & BINANCE_PARTS:
+        return Evidence(
+            0.0, None, (), against=f"a connection string of another service: {sorted(line_parts & LINE_FOREIGN)[0]}"
+        )
     if named:
         nearest = named[-1]
         foreign = [p for p in nearest if p in OTHER_EXCHANGES or p in OTHER_SERVICES]
         if foreign and not any(p in BINANCE_PARTS for p in nearest):
             return Evidence(0.0, None, (), against=f"named for {foreign[0]}: {'_'.join(nearest)}")
+        if "token" in nearest and not any(p in BINANCE_PARTS or p in SECRET_PARTS or p in KEY_PARTS for p in nearest):
+            return Evidence(0.0, None, (), against=f"named a token, which Binance does not issue: {'_'.join(nearest)}")
         kind = _kind(nearest)
+        if kind is None and _HMAC_OPTION.search(same):  # `openssl dgst -hmac SECRET`, `hmac: SECRET`
+            kind = "secret"
         if _compound(nearest):
             score += 3
             reasons.append(f"{where} says {kind or 'key'}: {'_'.join(nearest)}")
@@ -255,6 +287,9 @@ def judge(
         score += 2
         reasons.append("Binance named in the same statement")
     else:
+        header = _section_service(data, start)
+        if header:
+            return Evidence(0.0, None, (), against=f"in a section for {header}")
         section = _section_exchange(data, start, lowered)
         if section and section != "binance":
             return Evidence(0.0, None, (), against=f"in a section for {section}")
@@ -267,6 +302,10 @@ def judge(
         elif file_names_binance:
             score += 1
             reasons.append("the file names Binance")
+        else:
+            others = sorted(name for name in OTHER_EXCHANGES if len(name) > 3 and name.encode() in lowered)
+            if others:
+                return Evidence(0.0, None, (), against=f"the file names {others[0]}, never Binance")
     file_kind = _kind(file_name_parts)
     if not named and file_kind:
         kind = file_kind

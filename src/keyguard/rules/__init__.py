@@ -53,9 +53,16 @@ class Rule:
 
 @dataclass(frozen=True)
 class ExampleKey:
+    """A public documentation example: SHA-256 of its value (of the key material for a PEM private key),
+    SHA-256 of its four 16-character windows (64-character values only), and where it was found."""
+
     sha256: str
     kind: Kind
     source: str
+    windows: tuple[str, ...] = ()
+    repository: str = ""
+    path: str = ""
+    commit: str = ""
 
 
 @cache
@@ -143,4 +150,32 @@ def load_all_rules() -> tuple[Rule, ...]:
 def load_example_keys() -> dict[str, ExampleKey]:
     """Public documentation example credentials, by SHA-256 of their value."""
     data = _load_yaml("example_keys.yaml")
-    return {e["sha256"]: ExampleKey(e["sha256"], e["kind"], e["source"]) for e in data["examples"]}
+    examples = [_parse_example(raw) for raw in data["examples"]]
+    by_sha256 = {example.sha256: example for example in examples}
+    if len(by_sha256) != len(examples):
+        raise RuleError("example_keys.yaml: duplicate sha256")
+    return by_sha256
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _parse_example(raw: dict) -> ExampleKey:
+    try:
+        example = ExampleKey(
+            sha256=raw["sha256"],
+            kind=raw["kind"],
+            source=raw["source"],
+            windows=tuple(raw.get("windows", ())),
+            repository=raw.get("repository", ""),
+            path=raw.get("path", ""),
+            commit=raw.get("commit", ""),
+        )
+    except KeyError as missing:
+        raise RuleError(f"example {raw.get('sha256', '?')} lacks {missing}") from None
+    digests = (example.sha256, *example.windows)
+    if not all(_SHA256.fullmatch(digest) for digest in digests):
+        raise RuleError(f"example {example.sha256}: digests must be SHA-256 in lowercase hex")
+    if example.kind not in GROUP_KINDS.values() or len(example.windows) not in (0, 4):
+        raise RuleError(f"example {example.sha256}: unknown kind or not 4 windows")
+    return example
