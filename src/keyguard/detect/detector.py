@@ -10,10 +10,11 @@ from functools import cache
 from keyguard.detect.decoders import decode_base64
 from keyguard.detect.engine import Engine, build_engine
 from keyguard.detect.evidence import PENDING_SCORE, REPORT_SCORE, Evidence, judge, name_parts, only_tokens
+from keyguard.detect.examples import DocumentationExamples
 from keyguard.detect.filters import placeholder_reason
 from keyguard.detect.pairing import pair_indices
 from keyguard.model import Match, redact, secret_sha256
-from keyguard.rules import GROUP_KINDS, Rule, load_chat_rules, load_example_keys, load_rules
+from keyguard.rules import GROUP_KINDS, Rule, load_chat_rules, load_rules
 
 BINANCE = b"binance"
 NEARBY_BYTES = 2048
@@ -111,7 +112,7 @@ class Detector:
         self.rules = tuple(rules)
         self.engine = engine
         self.include_examples = include_examples
-        self._examples = load_example_keys()
+        self._examples = DocumentationExamples.load()
         self._severity_overrides = {rule.id: rule.severity for rule in self.rules if rule.severity}
         self._evidence_rules = frozenset(i for i, rule in enumerate(self.rules) if rule.requires == "evidence")
 
@@ -166,7 +167,7 @@ class Detector:
             value = data[cand.start : cand.end]
             if cand.kind != "private_key" and placeholder_reason(value):
                 continue
-            example = secret_sha256(value) in self._examples
+            example = self._examples.is_example(value)  # altered copies too
             if example and not self.include_examples:
                 continue
             kept.append((cand, value, example))
