@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
 from keyguard.detect.detector import Chunk, Detector, chat_detector, file_detector
+from keyguard.detect.evidence import kind_where_loaded
 from keyguard.model import Blob, Match, Provenance, Skipped
 from keyguard.sources.archives import Member, iter_archive
 from keyguard.sources.chat import MAX_CHAT_FILE_BYTES, chat_platform, iter_messages
@@ -26,7 +27,16 @@ BINANCE = b"binance"
 
 
 def neighbours_name_binance(directory: str, itself: str = "") -> str | None:
-    """The first other file beside (same folder) that names Binance, or None."""
+    """The first other file beside it (same folder, then the folder above: `keys/api.key` beside the bot
+    that reads it) that names Binance, or None."""
+    found = _folder_names_binance(directory, itself)
+    if found is None and os.path.dirname(directory) != directory:
+        above = _folder_names_binance(os.path.dirname(directory), "")
+        return os.path.join("..", above) if above else None
+    return found
+
+
+def _folder_names_binance(directory: str, itself: str) -> str | None:
     try:
         entries = sorted(os.scandir(directory), key=lambda e: e.name)
     except OSError:
@@ -150,7 +160,28 @@ class Matcher:
         if neighbour is None:
             return [m for m in matches if not m.pending]
         reason = f"a file beside it names Binance: {neighbour}"
-        return [replace(m, pending=False, reasons=(*m.reasons, reason)) if m.pending else m for m in matches]
+        kind = self._kind_where_loaded(neighbour) if len(matches) == 1 else None
+        return [
+            replace(
+                m,
+                pending=False,
+                kind=kind if kind and m.kind != "private_key" else m.kind,
+                reasons=(*m.reasons, reason),
+            )
+            if m.pending
+            else m
+            for m in matches
+        ]
+
+    def _kind_where_loaded(self, neighbour: str) -> str | None:
+        """A lone value's kind as the file that reads it names it (only HMAC values are renamed)."""
+        assert self._directory is not None
+        try:
+            with open(os.path.join(self._directory, neighbour), "rb") as handle:
+                text = handle.read(NEIGHBOUR_BYTES)
+        except OSError:
+            return None
+        return kind_where_loaded(text, self._name)
 
     def _expand_archive(self, stream: BinaryIO, provenance: Provenance, root: str, tally: Tally) -> None:
         for item in iter_archive(stream, provenance.path):

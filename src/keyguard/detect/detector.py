@@ -233,7 +233,7 @@ class Detector:
                 score += 1
                 reasons.append("a second credential-shaped value close by")
             if key_file:
-                score += 1
+                score += 2
                 reasons.append("a key file: nothing in it but tokens")
             if score >= PENDING_SCORE:
                 scored.append((token, score, reasons))

@@ -69,6 +69,37 @@ OTHER_EXCHANGES = frozenset(
         "ftx",
         "woo",
         "hyperliquid",
+        "bittrex",
+        "gdax",
+        "bitso",
+        "exmo",
+        "hitbtc",
+        "lbank",
+        "probit",
+        "ascendex",
+        "whitebit",
+        "bingx",
+        "coinex",
+        "digifinex",
+        "bitvavo",
+        "luno",
+        "zaif",
+        "bitflyer",
+        "coincheck",
+        "btcturk",
+        "paribu",
+        "wazirx",
+        "zebpay",
+        "bitpanda",
+        "bitkub",
+        "indodax",
+        "novadax",
+        "bitbank",
+        "btcmarkets",
+        "coinspot",
+        "currencycom",
+        "ndax",
+        "tokocrypto",
     }
 )
 OTHER_SERVICES = frozenset(
@@ -113,6 +144,44 @@ OTHER_SERVICES = frozenset(
         "coingecko",
         "cmc",
         "coinmarketcap",
+        "notifier",
+        "notifiers",
+        "pushbullet",
+        "pushover",
+        "ifttt",
+        "prowl",
+        "textbelt",
+        "mattermost",
+        "smtp",
+        "imap",
+        "redis",
+        "postgres",
+        "mysql",
+        "mongo",
+        "mongodb",
+        "google",
+        "youtube",
+        "twitter",
+        "reddit",
+        "cryptopanic",
+        "bscscan",
+        "polygonscan",
+        "moralis",
+        "glassnode",
+        "santiment",
+        "messari",
+        "coinapi",
+        "cryptocompare",
+        "nomics",
+        "lunarcrush",
+        "tradingview",
+        "taapi",
+        "alpaca",
+        "oanda",
+        "finnhub",
+        "alphavantage",
+        "tiingo",
+        "quandl",
     }
 )
 
@@ -252,6 +321,7 @@ def judge(
         return Evidence(0.0, None, (), against=encoded)
     same, previous = _line_prefix(data, start)
     same_words = _words(same)
+    alone_on_its_line = not same_words
     named = [parts for parts in same_words if _kind(parts) or any(p in AMBIGUOUS_PARTS for p in parts)]
     where = "its name"
     if not named and not any(p in BINANCE_PARTS for parts in same_words for p in parts):
@@ -306,8 +376,11 @@ def judge(
             others = sorted(name for name in OTHER_EXCHANGES if len(name) > 3 and name.encode() in lowered)
             if others:
                 return Evidence(0.0, None, (), against=f"the file names {others[0]}, never Binance")
+    foreign_file = [p for p in file_name_parts if p in OTHER_EXCHANGES]
+    if foreign_file and not any(p in BINANCE_PARTS for p in file_name_parts):
+        return Evidence(0.0, None, (), against=f"its file is named for {foreign_file[0]}")
     file_kind = _kind(file_name_parts)
-    if not named and file_kind:
+    if not named and file_kind and alone_on_its_line:  # `secret.key`, not a `password:` in binance-secret.yaml
         kind = file_kind
         score += 2
         reasons.append(f"its file name says {file_kind}: {'.'.join(file_name_parts)}")
@@ -318,3 +391,16 @@ def only_tokens(data: bytes) -> bool:
     """A key file: nothing in it but one or two tokens (and white space)."""
     words = data.split()
     return 0 < len(words) <= 2 and all(len(word) == 64 for word in words)
+
+
+def kind_where_loaded(text: bytes, file_name: str) -> str | None:
+    """What the code that reads a key file calls its value: `$secret = Get-Content .\\keys\\s.txt`."""
+    position = text.find(file_name.encode("utf-8", "replace"))
+    if position == -1:
+        return None
+    line_start = text.rfind(b"\n", 0, position) + 1
+    for word in reversed(_WORD.findall(text[line_start:position])):
+        kind = _kind(name_parts(word))
+        if kind:
+            return kind
+    return None

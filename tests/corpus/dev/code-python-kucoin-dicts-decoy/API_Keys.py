@@ -1,13 +1,13 @@
 ######################################################
 # SPOT - REAL
 api_key_s = "xxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-api_secret_s = "{{DECOY}}"
+api_secret_s = "5f3c9a1e-8b7d-4e2a-9c6f-1d0b2a3e4f50"
 api_passphrase_s = "xxxxxxxxxx"
 api_sandbox_s = False
 
 # FUTURES - REAL
 api_key_f = "xxxxxxxxxxxxxxxxxxxxxxx"
-api_secret_f = "{{DECOY_2}}"
+api_secret_f = "a81e4c2d-3f6b-47d9-b0e5-9c2f1a7d6e34"
 api_passphrase_f = "xxxxxxxxxxxxxxxxxxxxx"
 api_sandbox_f = False
 ######################################################
