@@ -4,7 +4,8 @@ Each repository given is copied to a temporary directory (so no tool can touch t
 whole by keyguard (`keyguard scan REPO -f json`: a bare repository is history only), Kingfisher in git
 mode, and the floor `git cat-file --batch-all-objects --batch --unordered > /dev/null`. Runs are
 interleaved (every tool on every repository, then again), after one warm-up run of each. Prints, per
-repository and tool: median wall time of N runs (and each run), MB/s of unique blob bytes (sizes from
+repository and tool: median wall time of N runs (and each run), median CPU seconds (user + system, the
+tool and its children: steadier than wall time on a shared machine), MB/s of unique blob bytes (sizes from
 `git cat-file --batch-all-objects --batch-check`), peak RSS of the largest single process, the ratio of
 time to keyguard's and to the floor's, and what each tool reports (keyguard: findings and locations).
 
