@@ -1,0 +1,8 @@
+BINANCE_API_KEY      = "{{KEY}}"
+BINANCE_SECRET_KEY   = "{{SECRET}}"
+MONGO_CONNECT_STRING = "mongodb+srv://tradesbot:26R08qzjI6GKFSuf@cluster0.x8k2p.mongodb.net/binance_trades?retryWrites=true&w=majority"
+TELEGRAM_BOT_TOKEN   = "5118321417:AAt7s8Stqcbnr3yBdGBLEPH1qhT61qtc4xa"
+TELEGRAM_CHAT_ID     = "-1001873265410"
+GOOGLE_API_KEY       = "AIzatws8phP9nhFyJfm5di4PzJ59FHz5r1pY4Oj"
+OPENAI_API_KEY       = "sk-proj-E2jBMptUsGr7CmY_uCu3ZR1zTOlUcR64cXQLioDnkHIfxIq2"
+lambda_function_name = "binance_trades"
