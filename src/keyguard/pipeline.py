@@ -18,7 +18,6 @@ from typing import Any, BinaryIO
 from keyguard.matching import Hit, Matcher, Tally
 from keyguard.model import Finding, ScanResult, Skipped
 from keyguard.placing import Placed, annotate_work_tree, attribute, group, place, rehome
-from keyguard.scan_verify import verify_findings
 from keyguard.sources.base import Source
 from keyguard.sources.files import FilesSource, shown_path
 from keyguard.sources.filesystem import display_path
@@ -184,6 +183,9 @@ def scan(options: ScanOptions, progress: Progress | None = None) -> ScanResult:
     findings = group(annotate_work_tree(placed, attributed) + attributed, options.keep_values or options.verify)
     verified_pairs = 0
     if options.verify:
+        # deferred: the exchange client brings ccxt, 0.4 s at every start; only --verify talks to Binance
+        from keyguard.scan_verify import verify_findings
+
         findings, verified_pairs = verify_findings(findings, options.base_url)
     if not options.keep_values:
         findings = [replace(f, value=None) for f in findings]

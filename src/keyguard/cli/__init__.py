@@ -9,7 +9,21 @@ from typing import Annotated
 import typer
 
 from keyguard import __version__
-from keyguard.cli import drill, evidence, hook, incident, keys, sandbox, scan, vault, verify
+from keyguard.cli import (
+    drill,
+    evidence,
+    hook,
+    incident,
+    keys,
+    migrate,
+    redact,
+    rotate,
+    run,
+    sandbox,
+    scan,
+    vault,
+    verify,
+)
 
 app = typer.Typer(
     name="keyguard",
@@ -44,10 +58,10 @@ app.command(name="incident")(incident.incident_command)
 app.command(name="drill")(drill.drill_command)
 app.add_typer(evidence.app, name="evidence")
 app.add_typer(vault.app, name="vault")
-app.command(name="run", context_settings={"allow_interspersed_args": False})(vault.run_command)
-app.command(name="redact")(vault.redact_command)
-app.command(name="migrate")(vault.migrate_command)
-app.command(name="rotate")(vault.rotate_command)
+app.command(name="run", context_settings={"allow_interspersed_args": False})(run.run_command)
+app.command(name="redact")(redact.redact_command)
+app.command(name="migrate")(migrate.migrate_command)
+app.command(name="rotate")(rotate.rotate_command)
 app.add_typer(keys.app, name="keys")
 app.add_typer(hook.app, name="hook")
 app.add_typer(sandbox.app, name="sandbox")

@@ -1,0 +1,38 @@
+"""`keyguard run`: start a tool with its key from the vault in its environment."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from keyguard.cli.common import fail
+
+
+def run_command(
+    command: Annotated[list[str], typer.Argument(help="The command to start, after --.")],
+    key: Annotated[str, typer.Option("--key", help="The vault label of the key to give it.")],
+    env_style: Annotated[
+        str, typer.Option("--env-style", help="binance, freqtrade, ccxt, or KEY_VAR,SECRET_VAR.")
+    ] = "binance",
+) -> None:
+    """Start COMMAND with the key in its environment (never in its argv); signals are passed on and its exit
+    code is returned.
+
+    Example: keyguard run --key quant-trading --env-style freqtrade -- freqtrade trade -c config.json
+    """
+    from keyguard.vault.run import env_names, run_with_key
+    from keyguard.vault.store import VaultError, open_backend
+
+    try:
+        env_names(env_style)
+        entry = open_backend().load().get(key)
+    except (ValueError, VaultError) as error:
+        raise fail(str(error)) from None
+    if entry is None:
+        raise fail(f"no {key} in the vault (keyguard vault add {key})")
+    try:
+        code = run_with_key(entry.credential, command, env_style)
+    except FileNotFoundError:
+        raise fail(f"command not found: {command[0]}") from None
+    raise typer.Exit(code)
