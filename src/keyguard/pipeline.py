@@ -90,10 +90,10 @@ class Workers:
         ahead: list[list[Any]] = []
         weight = 0
         if source.parallel and self.jobs > 1:
-            for unit in units:
+            for unit in units:  # until there is enough work, in more than one unit, for a pool
                 ahead.append(unit)
                 weight += source.weight(unit)
-                if weight >= PARALLEL_MIN_WEIGHT:
+                if weight >= PARALLEL_MIN_WEIGHT and len(ahead) > 1:
                     break
         every_unit = itertools.chain(ahead, units)
         parallel = self._pool is not None or (len(ahead) > 1 and weight >= PARALLEL_MIN_WEIGHT)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from keyguard.cli.common import fail
+
+if TYPE_CHECKING:  # the module itself is imported when the command runs: it brings the scanner
+    from keyguard.vault.migrate import Pair
 
 
 def migrate_command(
@@ -16,34 +21,79 @@ def migrate_command(
     do_it: Annotated[bool, typer.Option("--apply", help="Do it (without it: only show what would be done).")] = False,
     label_prefix: Annotated[str | None, typer.Option("--label-prefix", help="Vault labels: PREFIX-1, ...")] = None,
 ) -> None:
-    """Find plaintext key+secret pairs in FOLDER, store them in the vault and rewrite the files without them.
+    """Find plaintext key pairs in FOLDER (and its git history), store each distinct pair in the vault once and
+    rewrite the files without them: .env lines removed, JSON values emptied, code made to read the environment
+    in its own language. Every other place a value is (archives, chat exports, encoded values, git history) is
+    listed as "still here" with what to do. A pair that was committed, pushed or sent in a chat is leaked:
+    rotate it with `keyguard incident`.
+
+    Exit 0: nothing found, or everything fixed and nothing leaked (a dry run: 0 whatever it found);
+    1: something is still there or leaked; 2: usage error, or the vault could not be written (no file changed).
 
     Example: keyguard migrate ~/bots/grid --apply
     """
     from keyguard.vault.migrate import apply, not_git_ignored, plan
     from keyguard.vault.store import VaultError, open_backend
 
-    console = Console()
+    console = Console(highlight=False, soft_wrap=True)
     if not folder.is_dir():
         raise fail(f"{folder} is not a folder")
-    moves = plan(folder, label_prefix)
-    if not moves:
-        console.print("no plaintext key+secret pairs found")
+    migration = plan(folder, label_prefix)
+    if not migration.pairs:
+        console.print(f"no plaintext key pairs found in {escape(str(folder))} ({migration.history})")
         raise typer.Exit(0)
-    for move in moves:
-        console.print(
-            f"{move.path}:{move.line}  {move.key.redacted} + {move.partner.kind} "
-            f"{move.partner.redacted} -> vault label [bold]{move.label}[/bold]; {move.how}"
-        )
+    if do_it:
+        try:
+            apply(migration, open_backend())
+        except VaultError as error:
+            raise fail(f"{error}; no file was changed") from None
+    stored = [pair for pair in migration.pairs if pair.secret is not None]
+    console.print(f"{len(stored)} key pair(s) in {escape(str(folder))}; {migration.history}")
+    for pair in migration.pairs:
+        _show(console, pair, do_it)
+    for path in not_git_ignored(migration.ignore):
+        console.print(f"[yellow]{escape(str(path))} is not git-ignored: add it to .gitignore[/yellow]")
     if not do_it:
         console.print("\ndry run: nothing changed; run again with --apply")
         raise typer.Exit(0)
-    try:
-        apply(moves, open_backend())
-    except VaultError as error:
-        raise fail(f"{error}; no file was changed") from None
-    console.print("\nmoved. From now on start each tool with its key from the vault:")
-    for move in moves:
-        console.print(f"  keyguard run --key {move.label} --env-style {move.env_style} -- <your bot command>")
-    for path in not_git_ignored(sorted({m.path for m in moves})):
-        console.print(f"[yellow]{path} is not git-ignored: add it to .gitignore[/yellow]")
+    unsafe = any(pair.leaked or not all(p.fixed for p in pair.places) for pair in migration.pairs)
+    raise typer.Exit(1 if unsafe else 0)
+
+
+def _show(console: Console, pair: Pair, applied: bool) -> None:
+    secret = pair.secret
+    if secret is None:
+        console.print(f"\n{pair.key.kind.replace('_', ' ')} {pair.key.redacted}: found without its partner, not stored")
+    else:
+        where = ("stored in the vault as" if pair.stored else "vault label") + f" [bold]{escape(pair.label)}[/bold]"
+        console.print(f"\nkey {pair.key.redacted} + {secret.kind.replace('_', ' ')} {secret.redacted}: {where}")
+    merged: dict[tuple[bool, str, str], set[int]] = defaultdict(set)  # key and secret on the same lines
+    for place in pair.places:
+        merged[(not place.fixed, place.path, place.note)] |= set(place.lines)
+    for (left, path, note), lines in sorted(merged.items(), key=lambda item: (*item[0][:2], min(item[1]))):
+        status = "still here" if left else ("fixed" if applied else "will fix")
+        shown = escape(note.replace("{label}", pair.label or "LABEL"))
+        console.print(f"  {status}: {escape(path)}:{_lines(lines)} ({shown})")
+    if all(p.fixed for p in pair.places) and pair.runs:
+        console.print("  start each program with its key from the vault:")
+    for run in pair.runs:
+        console.print(f"    {escape(run.replace('{label}', pair.label))}")
+    if pair.leaked:
+        _leaked(console, pair)
+
+
+def _leaked(console: Console, pair: Pair) -> None:
+    console.print(f"  [bold red]LEAKED: {pair.key.redacted} is not safe to keep using:[/bold red]")
+    for reason in pair.leaks:
+        console.print(f"    [red]{escape(reason)}[/red]")
+    console.print("    moving it into the vault does not take it back from whoever has a copy: rotate it now.")
+    label = f" --key {pair.label}" if pair.stored else ""
+    later = "" if pair.stored or pair.secret is None else f" (after --apply: keyguard incident --key {pair.label})"
+    console.print(f"    [bold red]next step: keyguard incident{escape(label)}[/bold red]{escape(later)}")
+
+
+def _lines(lines: set[int]) -> str:
+    ordered = sorted(set(lines))
+    if len(ordered) > 1 and ordered == list(range(ordered[0], ordered[-1] + 1)):
+        return f"{ordered[0]}-{ordered[-1]}"
+    return ",".join(str(n) for n in ordered)

@@ -16,12 +16,18 @@ def redact_command(
 ) -> None:
     """Print SOURCE with Binance keys, secrets, private keys and request signatures masked.
 
+    A value found anywhere is masked everywhere it occurs, also inside base64 values (Kubernetes Secrets)
+    and in chat exports (Telegram result.json, Slack, Discord).
+
     Example: keyguard redact bot.log > bot-safe.log
     """
+    from keyguard.sources.reading import ARCHIVE, kind_of_binary
     from keyguard.vault.redact import redact_bytes
 
     try:
         data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     except OSError as error:
         raise fail(f"{source}: {error.strerror or error}") from None
-    sys.stdout.buffer.write(redact_bytes(data))
+    if kind_of_binary(data[:512]) == ARCHIVE:
+        raise fail(f"{source} is an archive: redact reads text (keyguard scan {source} finds keys inside it)")
+    sys.stdout.buffer.write(redact_bytes(data, source))

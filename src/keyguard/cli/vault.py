@@ -21,19 +21,23 @@ def add(label: Annotated[str, typer.Argument(help="A name for the key, e.g. quan
 
     Example: keyguard vault add quant-trading
     """
-    from keyguard.vault.store import VaultError, new_entry, open_backend
+    from keyguard.vault.store import VaultError, check_label, new_entry, open_backend
 
     try:
-        api_key, secret = read_pair()
+        check_label(label)
         backend = open_backend()
-        entries = backend.load()
-        if label in entries:
-            raise fail(f"{label} is already in the vault; remove it first")
-        entries[label] = new_entry(label, api_key, secret)
-        backend.save(entries)
+        backend.unlock(create=True)  # the passphrase first, once: a wrong one fails before the key is typed
+        if label in backend.load():
+            raise VaultError(f"{label} is already in the vault; remove it first")
+        api_key, secret = read_pair()
+        entry = new_entry(label, api_key, secret)
+        with backend.edit() as entries:
+            if label in entries:
+                raise VaultError(f"{label} is already in the vault; remove it first")
+            entries[label] = entry
     except (ValueError, VaultError) as error:
         raise fail(str(error)) from None
-    credential = entries[label].credential
+    credential = entry.credential
     Console().print(f"stored {label}: {credential.redacted_key} ({credential.key_type}) in the {backend.name}")
 
 
@@ -69,10 +73,9 @@ def remove(label: Annotated[str, typer.Argument(help="The key's label.")]) -> No
 
     try:
         backend = open_backend()
-        entries = backend.load()
-        if entries.pop(label, None) is None:
-            raise fail(f"no {label} in the vault")
-        backend.save(entries)
+        with backend.edit() as entries:
+            if entries.pop(label, None) is None:
+                raise VaultError(f"no {label} in the vault")
     except VaultError as error:
         raise fail(str(error)) from None
     Console().print(f"removed {label}")

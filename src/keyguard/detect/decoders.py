@@ -21,7 +21,7 @@ class DecoderPattern:
     id: str
     pattern: bytes
     prefilter: bytes
-    single_match: bool = True  # Hyperscan only says whether it occurs; `re` then reads the whole chunk
+    anchor: int = 0  # the prefilter matches this many bytes at a run's start: `re` checks only there
 
     @property
     def max_width(self) -> int:
@@ -40,7 +40,8 @@ def _compile(pattern: bytes) -> re.Pattern[bytes]:
 BASE64 = DecoderPattern(
     "decode.base64",
     rb"(?<![A-Za-z0-9+/_\-])(?P<encoded>[A-Za-z0-9+/]{86,8192}={0,2})(?![A-Za-z0-9+/=_\-])",
-    rb"[A-Za-z0-9+/]{86}",
+    rb"(?:^|[^A-Za-z0-9+/_\-])[A-Za-z0-9+/]{86}",
+    anchor=86,
 )
 DECODERS = (BASE64,)
 

@@ -1,10 +1,12 @@
 """Matching engines: Hyperscan (one pass over all rules) and pure `re` (fallback), same findings.
 
 Hyperscan compiles every rule in prefilter mode, which matches a superset of the rule, and reports
-where candidate matches end. `re` then confirms only the stretch between the first and the last
-candidate end of each rule that fired. Because a rule's match is at most `max_width` bytes long and
-ends where Hyperscan reported an end, the confirmed matches are exactly those `re.finditer` finds over
-the whole text, which is what the pure-`re` engine does.
+where candidate matches end. `re` then confirms each cluster of candidate ends: a rule's match is at most
+`max_width` bytes long and ends where Hyperscan reported an end, so the confirmed matches are exactly those
+`re.finditer` finds over the whole text, which is what the pure-`re` engine does. Anchored patterns (a
+token or a base64 run: their prefilter matches the first `anchor` bytes of a run at its start) are
+confirmed with one `re.match` at each run's start, so a long base64 blob costs one check per run, not a
+pass of `re` over the whole text.
 """
 
 from __future__ import annotations
@@ -61,11 +63,9 @@ class HyperscanEngine:
         self.patterns = [*rules, *DECODERS]
         self._patterns = [pattern.compiled() for pattern in self.patterns]
         self._widths = [pattern.max_width for pattern in self.patterns]
-        self._whole = {i for i, pattern in enumerate(self.patterns) if getattr(pattern, "single_match", False)}
+        self._anchors = {i: pattern.anchor for i, pattern in enumerate(self.patterns) if getattr(pattern, "anchor", 0)}
         self._scan_terminated = _scan_terminated_error()
-        self._database = _cached_database(
-            [pattern.prefilter for pattern in self.patterns], [i in self._whole for i in range(len(self.patterns))]
-        )
+        self._database = _cached_database([pattern.prefilter for pattern in self.patterns])
 
     def has_candidates(self, data: bytes) -> bool:
         """Whether any pattern may match: one Hyperscan pass that stops at the first candidate."""
@@ -81,25 +81,36 @@ class HyperscanEngine:
         return hit
 
     def matches(self, data: bytes) -> Iterator[RuleMatch]:
-        first_end: dict[int, int] = {}
-        last_end: dict[int, int] = {}
+        ends: dict[int, list[int]] = {}
 
         def on_candidate(rule_index: int, _from: int, end: int, _flags: int, _context: object) -> None:
-            if rule_index not in first_end:
-                first_end[rule_index] = end
-            last_end[rule_index] = end
+            ends.setdefault(rule_index, []).append(end)
 
         self._database.scan(data, match_event_handler=on_candidate)
-        for index in sorted(first_end):
-            if index in self._whole:  # Hyperscan only said it occurs: read the whole chunk
-                yield from ((index, match) for match in self._patterns[index].finditer(data))
+        for index in sorted(ends):
+            pattern = self._patterns[index]
+            anchor = self._anchors.get(index)
+            if anchor:  # each end is a run's start plus `anchor`: the only place a match may start
+                for end in ends[index]:
+                    match = pattern.match(data, end - anchor)
+                    if match:
+                        yield index, match
                 continue
-            yield from (
-                (index, match)
-                for match in confirm_between(
-                    self._patterns[index], data, first_end[index], last_end[index], self._widths[index]
+            for first, last in clusters(ends[index], self._widths[index]):
+                yield from (
+                    (index, match) for match in confirm_between(pattern, data, first, last, self._widths[index])
                 )
-            )
+
+
+def clusters(ends: list[int], width: int) -> Iterator[tuple[int, int]]:
+    """Candidate ends grouped where the matches they stand for could overlap or touch: (first, last) each."""
+    first = last = ends[0]
+    for end in ends[1:]:
+        if end - last > 2 * width + LOOKAROUND_MARGIN:
+            yield first, last
+            first = end
+        last = end
+    yield first, last
 
 
 def _scan_terminated_error() -> type[Exception]:
@@ -112,11 +123,11 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "keyguard"
 
 
-def _cached_database(expressions: list[bytes], single_match: list[bool]):
+def _cached_database(expressions: list[bytes]):
     """The compiled Hyperscan database, from a cache file when an identical one was compiled before."""
     import hyperscan
 
-    flags = [hyperscan.HS_FLAG_PREFILTER | (hyperscan.HS_FLAG_SINGLEMATCH if one else 0) for one in single_match]
+    flags = [hyperscan.HS_FLAG_PREFILTER] * len(expressions)
     parts = [str(hyperscan.__version__).encode(), *expressions, repr(flags).encode()]
     digest = hashlib.sha256(b"\0".join(parts)).hexdigest()[:32]
     path = _cache_dir() / f"hyperscan-{digest}.db"

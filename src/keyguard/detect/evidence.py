@@ -18,6 +18,7 @@ REPORT_SCORE = 3.0
 PENDING_SCORE = 2.0
 LINE_WINDOW = 160  # bytes before the value on its line in which its name is looked for
 SECTION_LINES = 6  # lines above the value in which a section's exchange name is looked for
+KEY_FILE_BYTES = 512  # a key file holding two tokens and white space is far smaller
 PREVIOUS_LINES = 3  # lines above a value with no name on its own line in which its name is looked for
 
 # an identifier, dotted or dashed path, or quoted name; never a piece of a longer token
@@ -389,6 +390,8 @@ def judge(
 
 def only_tokens(data: bytes) -> bool:
     """A key file: nothing in it but one or two tokens (and white space)."""
+    if len(data) > KEY_FILE_BYTES:
+        return False
     words = data.split()
     return 0 < len(words) <= 2 and all(len(word) == 64 for word in words)
 

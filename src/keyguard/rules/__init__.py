@@ -41,7 +41,7 @@ class Rule:
     negative_examples: tuple[str, ...]
     scope: str = "file"  # file | chat (chat-export messages only)
     requires_words: tuple[str, ...] = ()  # the text must contain one of these (case-insensitive)
-    single_match: bool = False  # Hyperscan only says whether it occurs; `re` reads the whole chunk
+    anchor: int = 0  # the prefilter matches this many bytes at a run's start: `re` checks only there
 
     @property
     def max_width(self) -> int:
@@ -102,7 +102,7 @@ def _parse_rule(raw: dict, macros: dict[str, str]) -> Rule:
             negative_examples=tuple(raw.get("negative_examples", ())),
             scope=raw.get("scope", "file"),
             requires_words=tuple(raw.get("requires_words", ())),
-            single_match=bool(raw.get("single_match", False)),
+            anchor=int(raw.get("anchor", 0)),
         )
     except KeyError as missing:
         raise RuleError(f"rule {raw.get('id', '?')} lacks {missing}") from None

@@ -18,7 +18,7 @@ from keyguard.sources.filesystem import DEPENDENCY_DIRS, exclusion_matcher
 
 # Larger blobs are listed as skipped: history scanning reads blobs whole.
 MAX_BLOB_BYTES = 64 * 1024 * 1024
-BATCH_BLOBS = 4000  # one `git cat-file --batch` per batch
+BATCH_BLOBS = 1000  # one `git cat-file --batch` per batch; small enough that a 3,500-blob history is 4 tasks
 
 
 def is_repository_root(path: str) -> str | None:

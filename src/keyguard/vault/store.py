@@ -1,15 +1,25 @@
-"""Vault backends: the OS keychain through `keyring`, else an encrypted file (scrypt + AES-GCM, mode 0600,
-atomic writes: a crash never leaves a half-written vault)."""
+"""Vault backends: the OS keychain through `keyring`, else an encrypted file (scrypt + AES-GCM, mode 0600).
+
+Every write happens under a file lock and is atomic (temporary file, fsync, rename), so concurrent keyguard
+processes never lose each other's entries and a crash never leaves a half-written vault. `edit()` is how a
+command changes the vault (load, change, save under one lock); `save()` after `load()` refuses when another
+process wrote in between. The file is re-encrypted with the passphrase that opened it, asked once per process.
+Whatever is stored is first checked to be a Binance credential.
+"""
 
 from __future__ import annotations
 
 import base64
+import fcntl
 import getpass
 import json
 import os
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -18,13 +28,29 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from keyguard.exchange.credentials import Credential
+from keyguard.exchange.credentials import (
+    Credential,
+    CredentialError,
+    check_api_key,
+    check_hmac_secret,
+    check_private_key_pem,
+)
 
 SCRYPT = {"n": 2**15, "r": 8, "p": 1}
+KDF = {"name": "scrypt", **SCRYPT}
+CIPHER = "AES-256-GCM"
+AAD = b"keyguard-vault"
+SALT_BYTES, NONCE_BYTES, TAG_BYTES = 16, 12, 16
+LOCK_TIMEOUT = 60.0  # seconds a writer waits for another one before giving up (nothing written)
+RESERVED_LABELS = {"_index"}  # the keychain backend's own index
 
 
 class VaultError(Exception):
     """The vault cannot be opened or written; the message says why, and nothing was lost."""
+
+
+class EntryRefused(VaultError, ValueError):
+    """What was to be stored is not a Binance credential; the message never repeats the value."""
 
 
 @dataclass
@@ -39,16 +65,43 @@ class Entry:
         return Credential(self.api_key, self.secret)
 
 
+def check_label(label: str) -> str:
+    if not label.strip() or not label.isprintable() or label in RESERVED_LABELS:
+        raise EntryRefused(f"{label!r} cannot be a vault label: give printable text other than _index")
+    return label
+
+
+def check_entry(entry: Entry) -> Entry:
+    """The entry with its key and secret trimmed, or EntryRefused: the key must be Binance's 64 letters and
+    digits, the secret a 64-character HMAC secret or an unencrypted Ed25519/RSA private key in PEM."""
+    check_label(entry.label)
+    secret = entry.secret.strip()
+    try:
+        api_key = check_api_key(entry.api_key)
+        if "PRIVATE KEY" in secret or secret.startswith("-----BEGIN"):
+            secret = check_private_key_pem(secret, "the private key")
+        else:
+            secret = check_hmac_secret(secret)
+    except CredentialError as error:
+        raise EntryRefused(f"{entry.label}: {error}; nothing was stored") from None
+    return replace(entry, api_key=api_key, secret=secret)
+
+
 def new_entry(label: str, api_key: str, secret: str) -> Entry:
-    return Entry(label, api_key, secret, datetime.now(UTC).isoformat(timespec="seconds"))
+    """A checked entry (EntryRefused when the key or secret is not what Binance issues)."""
+    return check_entry(Entry(label, api_key, secret, datetime.now(UTC).isoformat(timespec="seconds")))
 
 
 class Backend(Protocol):
     name: str
 
+    def unlock(self, create: bool = False) -> None: ...
+
     def load(self) -> dict[str, Entry]: ...
 
     def save(self, entries: dict[str, Entry]) -> None: ...
+
+    def edit(self) -> AbstractContextManager[dict[str, Entry]]: ...
 
 
 def default_file() -> Path:
@@ -58,97 +111,295 @@ def default_file() -> Path:
     return data / "keyguard" / "vault.enc"
 
 
-def _passphrase(confirm: bool) -> str:
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive flock on `path` (created 0600), waited for up to LOCK_TIMEOUT seconds."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as error:
+        raise VaultError(f"cannot lock {path}: {error.strerror}; nothing was written") from None
+    try:
+        deadline = time.monotonic() + LOCK_TIMEOUT
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise VaultError(
+                        f"another keyguard has held {path} for {LOCK_TIMEOUT:.0f} s; nothing was written, try again"
+                    ) from None
+                time.sleep(0.02)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+class _LockedStore:
+    """Load, check, save under a lock; a save refuses when the store changed since this object read it."""
+
+    name = "vault"
+    lock_path: Path
+
+    def __init__(self) -> None:
+        self._seen: object = None  # the store as this object last read or wrote it (None: empty)
+        self._loaded: dict[str, Entry] = {}
+        self._depth = 0
+
+    def _read(self) -> object:
+        raise NotImplementedError
+
+    def _parse(self, raw: object) -> dict[str, Entry]:
+        raise NotImplementedError
+
+    def _write(self, entries: dict[str, Entry]) -> object:
+        """Writes the entries; returns the store as now written."""
+        raise NotImplementedError
+
+    def unlock(self, create: bool = False) -> None:
+        """Asks what opening the store needs (a passphrase) before anything else is asked."""
+
+    def load(self) -> dict[str, Entry]:
+        raw = self._read()
+        entries = {} if raw is None else self._parse(raw)
+        self._seen, self._loaded = raw, {label: replace(e) for label, e in entries.items()}
+        return entries
+
+    def save(self, entries: dict[str, Entry]) -> None:
+        with self._lock():
+            self._write_unchanged(entries)
+
+    @contextmanager
+    def edit(self) -> Iterator[dict[str, Entry]]:
+        """The entries to change in place; saved when the block ends normally, all under one lock."""
+        self.unlock()
+        with self._lock():
+            entries = self.load()
+            yield entries
+            if entries != self._loaded:
+                self._write_unchanged(entries)
+
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        if self._depth:
+            yield
+            return
+        with _file_lock(self.lock_path):
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+
+    def _write_unchanged(self, entries: dict[str, Entry]) -> None:
+        if self._read() != self._seen:
+            raise VaultError(
+                f"the {self.name} was changed by another keyguard since it was read; nothing was written, "
+                "run the command again"
+            )
+        known = list(self._loaded.values())
+        checked = {check_label(label): e if e in known else check_entry(e) for label, e in entries.items()}
+        self._seen = self._write(checked)
+        self._loaded = {label: replace(e) for label, e in checked.items()}
+
+
+_PASSPHRASES: dict[str, str] = {}  # vault file -> the passphrase that opened or created it in this process
+
+
+def _ask_passphrase(create: bool) -> str:
     if os.environ.get("KEYGUARD_VAULT_PASSPHRASE"):
         return os.environ["KEYGUARD_VAULT_PASSPHRASE"]
     if not sys.stdin.isatty():
         raise VaultError("the vault file needs a passphrase: set KEYGUARD_VAULT_PASSPHRASE or run in a terminal")
-    first = getpass.getpass("Vault passphrase: ")
-    if confirm and getpass.getpass("Again: ") != first:
-        raise VaultError("the passphrases differ")
+    if not create:
+        return getpass.getpass("Vault passphrase: ")
+    first = getpass.getpass("New vault passphrase: ")
+    if not first:
+        raise VaultError("the passphrase is empty; nothing was stored")
+    if getpass.getpass("Again: ") != first:
+        raise VaultError("the passphrases differ; nothing was stored")
     return first
 
 
-class FileBackend:
+def _derive(passphrase: str, salt: bytes) -> AESGCM:
+    return AESGCM(Scrypt(salt=salt, length=32, **SCRYPT).derive(passphrase.encode()))
+
+
+def _damaged(path: Path, why: object) -> VaultError:
+    return VaultError(f"{path} is damaged or not a keyguard vault ({why}); it was left as it is")
+
+
+def _envelope(raw: bytes, path: Path) -> tuple[bytes, bytes, bytes]:
+    """Salt, nonce and ciphertext of a vault file, or the "damaged" VaultError."""
+    try:
+        envelope = json.loads(raw)
+        if not isinstance(envelope, dict):
+            raise ValueError(f"a JSON {type(envelope).__name__}, not an object")
+        if envelope.get("version") != 1 or envelope.get("cipher") != CIPHER or envelope.get("kdf") != KDF:
+            raise ValueError("unknown version, cipher or key derivation")
+        salt, nonce, ciphertext = (
+            base64.b64decode(envelope[k], validate=True) for k in ("salt", "nonce", "ciphertext")
+        )
+    except KeyError as error:
+        raise _damaged(path, f"no {error}") from None
+    except (ValueError, TypeError, RecursionError) as error:
+        raise _damaged(path, error) from None
+    if len(salt) != SALT_BYTES or len(nonce) != NONCE_BYTES or len(ciphertext) < TAG_BYTES:
+        raise _damaged(path, "salt, nonce or ciphertext of the wrong length")
+    return salt, nonce, ciphertext
+
+
+def _entries(plain: bytes, path: Path) -> dict[str, Entry]:
+    try:
+        stored = json.loads(plain)["entries"]
+        entries = {label: Entry(**fields) for label, fields in stored.items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise _damaged(path, f"entries unreadable: {type(error).__name__}") from None
+    if not all(isinstance(value, str) for e in entries.values() for value in asdict(e).values()):
+        raise _damaged(path, "entries unreadable")
+    return entries
+
+
+class FileBackend(_LockedStore):
     name = "encrypted file"
 
     def __init__(self, path: Path | None = None) -> None:
+        super().__init__()
         self.path = path or default_file()
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self._where = os.path.abspath(self.path)
+        self._cipher: tuple[bytes, AESGCM] | None = None  # salt, and the key the passphrase gave with it
 
-    def _key(self, passphrase: str, salt: bytes) -> bytes:
-        return Scrypt(salt=salt, length=32, **SCRYPT).derive(passphrase.encode())
+    def unlock(self, create: bool = False) -> None:
+        """Asks the passphrase (once per process) and checks it opens the vault; with `create`, asks a new
+        one (twice) when there is no vault yet."""
+        if self._read() is not None:
+            self.load()
+        elif create and self._cipher is None:
+            self._passphrase(create=True)
 
-    def load(self) -> dict[str, Entry]:
-        if not self.path.exists():
-            return {}
+    def _passphrase(self, create: bool) -> str:
+        """KEYGUARD_VAULT_PASSPHRASE, else the one this process already used for this vault, else asked."""
+        known = os.environ.get("KEYGUARD_VAULT_PASSPHRASE") or _PASSPHRASES.get(self._where)
+        if known:
+            return known
+        passphrase = _ask_passphrase(create)
+        if create:  # typed twice: it is the one the new vault gets
+            _PASSPHRASES[self._where] = passphrase
+        return passphrase
+
+    def _read(self) -> bytes | None:
         try:
-            envelope = json.loads(self.path.read_text("utf-8"))
-            salt, nonce = base64.b64decode(envelope["salt"]), base64.b64decode(envelope["nonce"])
-            ciphertext = base64.b64decode(envelope["ciphertext"])
-        except (OSError, ValueError, KeyError) as error:
-            raise VaultError(
-                f"{self.path} is not a keyguard vault or is damaged ({error}); it was left as it is"
-            ) from None
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise VaultError(f"cannot read {self.path} ({error.strerror}); it was left as it is") from None
+
+    def _parse(self, raw: object) -> dict[str, Entry]:
+        assert isinstance(raw, bytes)
+        salt, nonce, ciphertext = _envelope(raw, self.path)
+        if self._cipher is not None and self._cipher[0] == salt:
+            cipher, passphrase = self._cipher[1], None
+        else:
+            passphrase = self._passphrase(create=False)
+            cipher = _derive(passphrase, salt)
         try:
-            plain = AESGCM(self._key(_passphrase(confirm=False), salt)).decrypt(nonce, ciphertext, b"keyguard-vault")
+            plain = cipher.decrypt(nonce, ciphertext, AAD)
         except InvalidTag:
             raise VaultError(f"wrong passphrase for {self.path}, or the file was altered; nothing changed") from None
-        return {label: Entry(**raw) for label, raw in json.loads(plain)["entries"].items()}
+        entries = _entries(plain, self.path)
+        if passphrase is not None:
+            _PASSPHRASES[self._where] = passphrase
+        self._cipher = (salt, cipher)
+        return entries
 
-    def save(self, entries: dict[str, Entry]) -> None:
-        salt, nonce = os.urandom(16), os.urandom(12)
+    def _write(self, entries: dict[str, Entry]) -> bytes:
+        if self._cipher is None:
+            salt = os.urandom(SALT_BYTES)
+            self._cipher = (salt, _derive(self._passphrase(create=True), salt))
+        salt, cipher = self._cipher
+        nonce = os.urandom(NONCE_BYTES)
         plain = json.dumps({"entries": {label: asdict(e) for label, e in entries.items()}}).encode()
-        ciphertext = AESGCM(self._key(_passphrase(confirm=not self.path.exists()), salt)).encrypt(
-            nonce, plain, b"keyguard-vault"
-        )
         envelope = {
             "version": 1,
-            "kdf": {"name": "scrypt", **SCRYPT},
-            "cipher": "AES-256-GCM",
+            "kdf": KDF,
+            "cipher": CIPHER,
             "salt": base64.b64encode(salt).decode(),
             "nonce": base64.b64encode(nonce).decode(),
-            "ciphertext": base64.b64encode(ciphertext).decode(),
+            "ciphertext": base64.b64encode(cipher.encrypt(nonce, plain, AAD)).decode(),
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".vault-")
-        try:
-            os.fchmod(handle, 0o600)
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(envelope, out)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, self.path)  # atomic: the old vault stays whole until this instant
-        except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-            raise
+        data = json.dumps(envelope).encode()
+        _atomic_write(self.path, data)
+        return data
 
 
-class KeyringBackend:
+def _atomic_write(path: Path, data: bytes) -> None:
+    """`data` in `path` (mode 0600) or, on any failure, the old file untouched and no leftover."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".vault-")
+    try:
+        os.fchmod(handle, 0o600)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)  # atomic: the old vault stays whole until this instant
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)  # the rename itself survives a power cut
+    finally:
+        os.close(folder)
+
+
+class KeyringBackend(_LockedStore):
     name = "OS keychain"
     SERVICE = "keyguard"
 
     def __init__(self) -> None:
         import keyring
 
+        super().__init__()
         self._keyring = keyring
+        self._refused = keyring.errors.KeyringError
+        self.lock_path = default_file().with_name("keyring.lock")
 
-    def load(self) -> dict[str, Entry]:
-        index = json.loads(self._keyring.get_password(self.SERVICE, "_index") or "[]")
-        entries = {}
-        for label in index:
-            raw = self._keyring.get_password(self.SERVICE, label)
-            if raw:
-                entries[label] = Entry(**json.loads(raw))
-        return entries
+    def _call(self, method: str, *args: str) -> str | None:
+        try:
+            return getattr(self._keyring, method)(self.SERVICE, *args)
+        except self._refused as error:
+            raise VaultError(f"the OS keychain refused ({type(error).__name__}); nothing changed") from None
 
-    def save(self, entries: dict[str, Entry]) -> None:
+    def _read(self) -> dict[str, str | None] | None:
+        index = self._call("get_password", "_index")
+        if index is None:
+            return None
+        try:
+            labels = json.loads(index)
+            return {"_index": index, **{label: self._call("get_password", label) for label in labels}}
+        except (ValueError, TypeError) as error:
+            raise VaultError(f"the keyguard index in the OS keychain is damaged ({error}); nothing changed") from None
+
+    def _parse(self, raw: object) -> dict[str, Entry]:
+        assert isinstance(raw, dict)
+        try:
+            return {label: Entry(**json.loads(text)) for label, text in raw.items() if label != "_index" and text}
+        except (ValueError, TypeError) as error:
+            raise VaultError(f"a keyguard entry in the OS keychain is damaged ({error}); nothing changed") from None
+
+    def _write(self, entries: dict[str, Entry]) -> dict[str, str | None] | None:
         for label, entry in entries.items():
-            self._keyring.set_password(self.SERVICE, label, json.dumps(asdict(entry)))
-        old = json.loads(self._keyring.get_password(self.SERVICE, "_index") or "[]")
+            self._call("set_password", label, json.dumps(asdict(entry)))
+        old = json.loads(self._call("get_password", "_index") or "[]")
         for label in set(old) - set(entries):
-            self._keyring.delete_password(self.SERVICE, label)
-        self._keyring.set_password(self.SERVICE, "_index", json.dumps(sorted(entries)))
+            self._call("delete_password", label)
+        self._call("set_password", "_index", json.dumps(sorted(entries)))
+        return self._read()
 
 
 def open_backend(name: str | None = None) -> Backend:
