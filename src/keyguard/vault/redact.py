@@ -70,7 +70,6 @@ class Masker:
                 self.labels.setdefault(form, label(value))
         longest_first = sorted(self.labels, key=lambda form: (-len(form), form))
         self.pattern = re.compile(b"|".join(map(re.escape, longest_first))) if longest_first else None
-        self.longest = len(longest_first[0]) if longest_first else 0
 
     def replace(self, data: bytes) -> bytes:
         """Every occurrence of every form masked."""
