@@ -121,7 +121,8 @@ class Detector:
         path_names_binance = BINANCE in path.lower().encode("utf-8", "surrogateescape")
         found: list[Match] = []
         for chunk in chunks:
-            if self.engine.has_candidates(chunk.data):
+            # a one-pass engine finds the candidates as cheaply as it would say there are some
+            if self.engine.one_pass or self.engine.has_candidates(chunk.data):
                 found.extend(self._scan_chunk(chunk, path, path_names_binance))
         if not found:
             return found

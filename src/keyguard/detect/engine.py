@@ -30,6 +30,7 @@ RuleMatch = tuple[int, re.Match[bytes]]
 
 class Engine(Protocol):
     name: str
+    one_pass: bool  # matches() costs one pass over the data, as has_candidates() does
 
     def has_candidates(self, data: bytes) -> bool:
         """False only when no pattern can match `data` (a cheap first look)."""
@@ -42,6 +43,7 @@ class Engine(Protocol):
 
 class RegexEngine:
     name = "re"
+    one_pass = False
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.patterns = [*rules, *DECODERS]
@@ -58,6 +60,7 @@ class RegexEngine:
 
 class HyperscanEngine:
     name = "hyperscan"
+    one_pass = True
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.patterns = [*rules, *DECODERS]
