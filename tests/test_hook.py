@@ -21,10 +21,14 @@ def test_pre_commit_hooks_manifest():
     assert hook["language"] == "python" and hook["pass_filenames"] is False
 
 
+# what a person's shell has when keyguard's virtualenv is not activated: git and sh, no keyguard
+PLAIN_PATH = os.pathsep.join(["/usr/bin", "/bin"])
+
+
 def _commit(repo: Path) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
-        "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
+        "PATH": PLAIN_PATH,
         "GIT_AUTHOR_NAME": "T",
         "GIT_AUTHOR_EMAIL": "t@example.com",
         "GIT_COMMITTER_NAME": "T",
@@ -41,13 +45,79 @@ def test_installed_hook_blocks_a_commit_that_adds_a_key(tmp_path, canaries):
     assert os.access(hook, os.X_OK)
     (tmp_path / "ok.py").write_text("print(1)\n")
     git("add", "ok.py", cwd=tmp_path)
-    assert _commit(tmp_path).returncode == 0
+    done = _commit(tmp_path)  # no virtualenv on PATH: the hook still finds keyguard
+    assert done.returncode == 0, done.stdout + done.stderr
     (tmp_path / "bot.py").write_text(f'client = Client("{canaries.key}", "{canaries.secret}")\n')
     git("add", "bot.py", cwd=tmp_path)
     blocked = _commit(tmp_path)
     assert blocked.returncode != 0
-    assert "bot.py" in blocked.stdout + blocked.stderr
+    said = blocked.stdout + blocked.stderr
+    assert "bot.py" in said and "No module named" not in said
+    for fix in ("keyguard migrate PATH", "# keyguard:allow", "keyguard scan --write-baseline", "--no-verify"):
+        assert fix in said
+    assert sys.executable in said  # how to run keyguard when it is not on PATH
+    assert canaries.key not in said and canaries.secret not in said
     assert git("log", "--oneline", cwd=tmp_path).count("\n") == 1
+
+
+def test_hook_names_keyguards_interpreter_by_its_absolute_path(tmp_path):
+    git("init", "-q", cwd=tmp_path)
+    assert run_keyguard("hook", "install", cwd=tmp_path).returncode == 0
+    text = (tmp_path / ".git" / "hooks" / "pre-commit").read_text()
+    assert f"KEYGUARD_PYTHON={sys.executable}\n" in text
+    assert '"$KEYGUARD_PYTHON" -m keyguard scan --staged' in text
+
+
+def test_hook_whose_python_is_gone_stops_the_commit_and_says_why(tmp_path):
+    git("init", "-q", cwd=tmp_path)
+    assert run_keyguard("hook", "install", cwd=tmp_path).returncode == 0
+    hook = tmp_path / ".git" / "hooks" / "pre-commit"
+    hook.write_text(hook.read_text().replace(f"KEYGUARD_PYTHON={sys.executable}", "KEYGUARD_PYTHON=/nowhere/python"))
+    (tmp_path / "ok.py").write_text("print(1)\n")
+    git("add", "ok.py", cwd=tmp_path)
+    stopped = _commit(tmp_path)
+    assert stopped.returncode != 0
+    assert "/nowhere/python" in stopped.stderr and "keyguard hook install" in stopped.stderr
+
+
+def _old_hook(repo: Path, marker: Path, exit_code: int) -> Path:
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.parent.mkdir(parents=True, exist_ok=True)
+    hook.write_text(f"#!/bin/sh\necho ran >> '{marker}'\nexit {exit_code}\n")
+    hook.chmod(0o755)
+    return hook
+
+
+def test_forced_install_still_runs_the_previous_hook(tmp_path, canaries):
+    repo, marker = tmp_path / "repo", tmp_path / "marker"
+    repo.mkdir()
+    git("init", "-q", cwd=repo)
+    _old_hook(repo, marker, 0)
+    assert run_keyguard("hook", "install", "--force", cwd=repo).returncode == 0
+    (repo / "ok.py").write_text("print(1)\n")
+    git("add", "ok.py", cwd=repo)
+    done = _commit(repo)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert marker.read_text() == "ran\n"
+    (repo / "bot.py").write_text(f'client = Client("{canaries.key}", "{canaries.secret}")\n')
+    git("add", "bot.py", cwd=repo)
+    assert _commit(repo).returncode != 0  # the old hook passes; keyguard's scan still stops the key
+    assert marker.read_text() == "ran\nran\n"
+
+
+def test_a_failing_previous_hook_fails_the_commit(tmp_path):
+    repo, marker = tmp_path / "repo", tmp_path / "marker"
+    repo.mkdir()
+    git("init", "-q", cwd=repo)
+    _old_hook(repo, marker, 3)
+    assert run_keyguard("hook", "install", "--force", cwd=repo).returncode == 0
+    (repo / "ok.py").write_text("print(1)\n")
+    git("add", "ok.py", cwd=repo)
+    stopped = _commit(repo)
+    assert stopped.returncode != 0
+    assert marker.read_text() == "ran\n"
+    assert "pre-commit.keyguard-backup failed (exit 3)" in stopped.stderr
+    assert git("log", "--oneline", "--all", cwd=repo) == ""
 
 
 def test_hook_install_keeps_an_existing_hook(tmp_path):

@@ -7,6 +7,7 @@ import socket
 import time
 import urllib.request
 from contextlib import nullcontext
+from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:  # imported when run: they load ccxt, which every other comman
     from keyguard.exchange.client import BinanceClient
     from keyguard.posture.profiles import Profile
     from keyguard.posture.verify import Verification
-    from keyguard.vault.store import Entry
+    from keyguard.vault.store import Backend, Entry
 
 UI_STEPS = (
     "Open binance.com > Account > API Management and press Create API.",
@@ -88,15 +89,14 @@ def rotate_command(
             console.print(f"[red]  - {problem}[/red]")
         raise fail("the new key does not match its profile; fix it in API Management and run rotate again")
     old = entries[label]
-    entries[f"{label}.old"] = old
+    entries[f"{label}.old"] = replace(old, label=f"{label}.old")
     entries[label] = fresh
-    backend.save(entries)
+    _save(backend, entries)
     store.replace_key(label, fresh.credential.fingerprint, fresh.credential.redacted_key, fresh.credential.key_type)
     store.record_verification(label, result.to_dict())
     _remind_restart(console, label, record.tool, fresh.credential.redacted_key, old.credential.redacted_key)
     if _wait_for_deletion(console, BinanceClient(old.credential, url), wait_dead, old.credential.redacted_key):
-        entries.pop(f"{label}.old")
-        backend.save(entries)
+        _forget_old(backend, f"{label}.old")
         console.print(f"the old key is dead; rotation of {label} complete")
         console.print(f"A tool still running with the old key now fails (-2015): restart it with {_run_line(label)}")
         raise typer.Exit(0)
@@ -105,6 +105,27 @@ def rotate_command(
         "until you delete it[/yellow]"
     )
     raise typer.Exit(1)
+
+
+def _save(backend: Backend, entries: dict[str, Entry]) -> None:
+    from keyguard.vault.store import VaultError
+
+    try:
+        backend.save(entries)
+    except VaultError as error:
+        raise fail(str(error)) from None
+
+
+def _forget_old(backend: Backend, old_label: str) -> None:
+    """Drops the dead key, re-reading the vault under its lock: other labels may have changed while we waited."""
+    from keyguard.vault.store import VaultError
+
+    try:
+        with backend.edit() as current:
+            current.pop(old_label, None)
+    except VaultError as error:
+        kept = f"the dead key stays in the vault as {old_label} (keyguard vault remove {old_label})"
+        raise fail(f"{error}; {kept}") from None
 
 
 def _show_steps(console: Console, label: str, allow: frozenset[str], expected_ips: list[str]) -> None:
