@@ -72,16 +72,16 @@ def check_label(label: str) -> str:
 
 
 def check_entry(entry: Entry) -> Entry:
-    """The entry with its key and secret trimmed, or EntryRefused: the key must be Binance's 64 letters and
+    """The entry (its key and HMAC secret trimmed), or EntryRefused: the key must be Binance's 64 letters and
     digits, the secret a 64-character HMAC secret or an unencrypted Ed25519/RSA private key in PEM."""
     check_label(entry.label)
-    secret = entry.secret.strip()
+    trimmed = entry.secret.strip()
     try:
         api_key = check_api_key(entry.api_key)
-        if "PRIVATE KEY" in secret or secret.startswith("-----BEGIN"):
-            secret = check_private_key_pem(secret, "the private key")
+        if "PRIVATE KEY" in trimmed or trimmed.startswith("-----BEGIN"):
+            secret = check_private_key_pem(entry.secret, "the private key")  # kept as given, line breaks and all
         else:
-            secret = check_hmac_secret(secret)
+            secret = check_hmac_secret(entry.secret)
     except CredentialError as error:
         raise EntryRefused(f"{entry.label}: {error}; nothing was stored") from None
     return replace(entry, api_key=api_key, secret=secret)
@@ -192,14 +192,20 @@ class _LockedStore:
             finally:
                 self._depth -= 1
 
+    def _checked(self, label: str, entry: Entry) -> Entry:
+        """A new or changed entry checked; one as loaded (perhaps stored before the checks) kept as it is."""
+        if label in self._loaded and entry == self._loaded[label]:
+            return entry
+        check_label(label)
+        return entry if entry in self._loaded.values() else check_entry(entry)
+
     def _write_unchanged(self, entries: dict[str, Entry]) -> None:
         if self._read() != self._seen:
             raise VaultError(
                 f"the {self.name} was changed by another keyguard since it was read; nothing was written, "
                 "run the command again"
             )
-        known = list(self._loaded.values())
-        checked = {check_label(label): e if e in known else check_entry(e) for label, e in entries.items()}
+        checked = {label: self._checked(label, entry) for label, entry in entries.items()}
         self._seen = self._write(checked)
         self._loaded = {label: replace(e) for label, e in checked.items()}
 
@@ -208,8 +214,6 @@ _PASSPHRASES: dict[str, str] = {}  # vault file -> the passphrase that opened or
 
 
 def _ask_passphrase(create: bool) -> str:
-    if os.environ.get("KEYGUARD_VAULT_PASSPHRASE"):
-        return os.environ["KEYGUARD_VAULT_PASSPHRASE"]
     if not sys.stdin.isatty():
         raise VaultError("the vault file needs a passphrase: set KEYGUARD_VAULT_PASSPHRASE or run in a terminal")
     if not create:
@@ -274,7 +278,7 @@ class FileBackend(_LockedStore):
     def unlock(self, create: bool = False) -> None:
         """Asks the passphrase (once per process) and checks it opens the vault; with `create`, asks a new
         one (twice) when there is no vault yet."""
-        if self._read() is not None:
+        if self.path.exists():
             self.load()
         elif create and self._cipher is None:
             self._passphrase(create=True)
