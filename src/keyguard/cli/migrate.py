@@ -47,12 +47,17 @@ def migrate_command(
             apply(migration, open_backend())
         except VaultError as error:
             raise fail(f"{error}; no file was changed") from None
-    stored = [pair for pair in migration.pairs if pair.secret is not None]
-    console.print(f"{len(stored)} key pair(s) in {escape(str(folder))}; {migration.history}")
+    pairs = [pair for pair in migration.pairs if pair.secret is not None]
+    console.print(f"{len(pairs)} key pair(s) in {escape(str(folder))}; {migration.history}")
     for pair in migration.pairs:
         _show(console, pair, do_it)
     for path in not_git_ignored(migration.ignore):
         console.print(f"[yellow]{escape(str(path))} is not git-ignored: add it to .gitignore[/yellow]")
+    for pair in migration.pairs:  # last, where it is seen: the one thing that cannot wait
+        if pair.leaked:
+            name = pair.label if pair.movable else pair.shown
+            step = f"keyguard incident --key {pair.label}" if pair.stored else "keyguard incident"
+            console.print(f"[bold red]LEAKED: {escape(name)} — rotate it, next step: {escape(step)}[/bold red]")
     if not do_it:
         console.print("\ndry run: nothing changed; run again with --apply")
         raise typer.Exit(0)
@@ -61,20 +66,21 @@ def migrate_command(
 
 
 def _show(console: Console, pair: Pair, applied: bool) -> None:
-    secret = pair.secret
-    if secret is None:
-        console.print(f"\n{pair.key.kind.replace('_', ' ')} {pair.key.redacted}: found without its partner, not stored")
+    if pair.secret is None:
+        where = "found without its partner, not stored"
+    elif pair.refused:
+        where = f"not stored ({escape(pair.refused)})"
     else:
         where = ("stored in the vault as" if pair.stored else "vault label") + f" [bold]{escape(pair.label)}[/bold]"
-        console.print(f"\nkey {pair.key.redacted} + {secret.kind.replace('_', ' ')} {secret.redacted}: {where}")
+    console.print(f"\n{pair.shown}: {where}")
     merged: dict[tuple[bool, str, str], set[int]] = defaultdict(set)  # key and secret on the same lines
     for place in pair.places:
         merged[(not place.fixed, place.path, place.note)] |= set(place.lines)
     for (left, path, note), lines in sorted(merged.items(), key=lambda item: (*item[0][:2], min(item[1]))):
         status = "still here" if left else ("fixed" if applied else "will fix")
-        shown = escape(note.replace("{label}", pair.label or "LABEL"))
+        shown = escape(note.replace("{label}", pair.label if pair.movable else "LABEL"))
         console.print(f"  {status}: {escape(path)}:{_lines(lines)} ({shown})")
-    if all(p.fixed for p in pair.places) and pair.runs:
+    if pair.runs:
         console.print("  start each program with its key from the vault:")
     for run in pair.runs:
         console.print(f"    {escape(run.replace('{label}', pair.label))}")
@@ -83,12 +89,12 @@ def _show(console: Console, pair: Pair, applied: bool) -> None:
 
 
 def _leaked(console: Console, pair: Pair) -> None:
-    console.print(f"  [bold red]LEAKED: {pair.key.redacted} is not safe to keep using:[/bold red]")
+    console.print(f"  [bold red]LEAKED: {pair.shown} is not safe to keep using:[/bold red]")
     for reason in pair.leaks:
         console.print(f"    [red]{escape(reason)}[/red]")
     console.print("    moving it into the vault does not take it back from whoever has a copy: rotate it now.")
     label = f" --key {pair.label}" if pair.stored else ""
-    later = "" if pair.stored or pair.secret is None else f" (after --apply: keyguard incident --key {pair.label})"
+    later = "" if pair.stored or not pair.movable else f" (after --apply: keyguard incident --key {pair.label})"
     console.print(f"    [bold red]next step: keyguard incident{escape(label)}[/bold red]{escape(later)}")
 
 

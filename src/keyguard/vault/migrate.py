@@ -34,8 +34,9 @@ from pathlib import Path
 from keyguard.model import Finding, Location
 from keyguard.pipeline import ScanOptions, scan
 from keyguard.sources.gitrepo import work_tree_root
-from keyguard.vault.store import Backend, new_entry
+from keyguard.vault.store import Backend, EntryRefused, new_entry
 
+KIND_NAMES = {"api_key": "API key", "secret": "secret", "private_key": "private key"}
 ENV_NAMES = {"api_key": "BINANCE_API_KEY", "secret": "BINANCE_API_SECRET", "private_key": "BINANCE_PRIVATE_KEY"}
 STYLES = {  # `keyguard run --env-style` names for (key variable, secret variable)
     ("BINANCE_API_KEY", "BINANCE_API_SECRET"): "binance",
@@ -65,7 +66,7 @@ READ_HINTS = {
     ".r": 'Sys.getenv("NAME")',
     ".lua": 'os.getenv("NAME")',
     ".pl": "$ENV{NAME}",
-    ".ipynb": 'os.environ["NAME"] (with import os)',
+    ".ipynb": 'os.environ["NAME"]',
 }
 
 
@@ -98,7 +99,7 @@ CSHARP = Language(
     "@$",
     'Environment.GetEnvironmentVariable("NAME")',
     re.compile(r"\bconst\b|\bcase\b|\[\s*\w+\s*\("),
-    "a C# const (or case label, attribute) cannot read the environment: make it `static readonly string`",
+    "a C# const (or case label, attribute) cannot read the environment: make it static readonly",
 )
 PHP = Language(
     "PHP",
@@ -158,14 +159,13 @@ class Edit:
     path: Path
     before: bytes
     after: bytes
-    styles: list[str] = field(default_factory=list)  # `keyguard run --env-style` for the tools reading it
     failed: str | None = None
 
 
 @dataclass
 class Pair:
-    """One credential: a key and its secret (or private key); `secret` None for a value found without its
-    partner, which is not stored."""
+    """One credential: a key and its secret (or private key). Not stored, and its files not rewritten: a value
+    found without its partner (`secret` None), or a pair the vault refuses (`refused` says why)."""
 
     label: str
     key: Finding
@@ -174,6 +174,11 @@ class Pair:
     leaks: list[str] = field(default_factory=list)
     runs: list[str] = field(default_factory=list)  # `keyguard run` commands, {label} to fill in
     stored: bool = False  # apply: the vault holds it (new or already there)
+    refused: str | None = None
+
+    @property
+    def movable(self) -> bool:
+        return self.secret is not None and self.refused is None
 
     @property
     def findings(self) -> list[Finding]:
@@ -182,6 +187,11 @@ class Pair:
     @property
     def leaked(self) -> bool:
         return bool(self.leaks)
+
+    @property
+    def shown(self) -> str:
+        """The pair as printed: kinds and redacted values, never the values."""
+        return " + ".join(f"{KIND_NAMES[f.kind]} {f.redacted}" for f in self.findings)
 
 
 @dataclass
@@ -201,6 +211,7 @@ class Outcome:
     places: list[Place]
     style: str | None = None  # how the tools reading this file get the key: a run --env-style
     command: str | None = None  # how that tool is started, for the run hint
+    why: str | None = None  # the file could not be read as text: why its values stay
 
 
 def plan(folder: Path, label_prefix: str | None = None) -> Plan:
@@ -232,7 +243,12 @@ def _pairs(findings: list[Finding], prefix: str) -> list[Pair]:
         if finding.kind != "api_key" or partner is None or partner.kind == "api_key" or partner.secret_sha256 in used:
             continue
         used |= {finding.secret_sha256, partner.secret_sha256}
-        pairs.append(Pair(f"{prefix}-{len(pairs) + 1}", finding, partner))
+        pair = Pair(f"{prefix}-{len(pairs) + 1}", finding, partner)
+        try:
+            new_entry(pair.label, _vault_text(finding), _vault_text(partner))
+        except EntryRefused as error:
+            pair.refused = str(error)
+        pairs.append(pair)
     for finding in findings:
         if finding.secret_sha256 not in used:
             pairs.append(Pair("", finding, None))
@@ -340,15 +356,15 @@ def _plan_files(pairs: list[Pair]) -> dict[Path, Edit]:
     edits: dict[Path, Edit] = {}
     for shown, held in by_file.items():
         path = Path(shown)
-        stored = [(pair, value) for pair, value in held if pair.secret is not None]
+        stored = [(pair, value) for pair, value in held if pair.movable]
         outcome, before = _outcome(path, [value for _, value in stored], len({id(p) for p, _ in stored}))
         if outcome.text is not None and before is not None:
             edits[path] = Edit(path, before, outcome.text.encode("utf-8"))
         for pair, value in held:
-            places = [p for p in outcome.places if p.sha == value.sha] if pair.secret is not None else []
-            places += _missed(pair, value, shown, places)
+            places = [p for p in outcome.places if p.sha == value.sha] if pair.movable else []
+            places += _missed(pair, value, shown, places, outcome.why)
             pair.places += places
-            if outcome.style and pair.secret is not None and any(p.fixed for p in places):
+            if outcome.style and pair.movable and any(p.fixed for p in places):
                 run = f"keyguard run --key {{label}}{_flag(outcome.style)} -- {outcome.command or '<your command>'}"
                 pair.runs = list(dict.fromkeys([*pair.runs, run]))
     return edits
@@ -358,20 +374,22 @@ def _flag(style: str) -> str:
     return "" if style == "binance" else f" --env-style {style}"
 
 
-def _missed(pair: Pair, value: Value, shown: str, places: list[Place]) -> list[Place]:
+def _missed(pair: Pair, value: Value, shown: str, places: list[Place], why: str | None) -> list[Place]:
     """The scan's places in this file that the rewrite did not account for: still there."""
     finding = next(f for f in pair.findings if f.secret_sha256 == value.sha)
     covered = {line for place in places for line in place.lines}
     lines = sorted({loc.line for loc in finding.locations if _plain(loc) and loc.path == shown} - covered)
     if not lines:
         return []
-    if pair.secret is None:
+    if pair.refused:
+        why = f"not stored ({pair.refused}): delete it by hand once you have it elsewhere"
+    elif pair.secret is None:
         other = "secret" if value.kind == "api_key" else "API key"
         why = (
-            f"a {value.kind.replace('_', ' ')} found without its {other}: migrate stores pairs only — store it with "
+            f"{KIND_NAMES[value.kind]} found without its {other}: migrate stores pairs only — store it with "
             "`keyguard vault add LABEL` and delete it from the file by hand"
         )
-    else:
+    elif why is None:
         why = "found by the scan where migrate does not rewrite: delete it by hand"
     return [Place(shown, tuple(lines), False, why, value.sha)]
 
@@ -381,8 +399,10 @@ def _outcome(path: Path, values: list[Value], pair_count: int) -> tuple[Outcome,
     if not values:
         return Outcome(None, []), None
     problem, before, text = _readable(path)
-    if problem is not None or before is None or text is None:
-        return _untouched(text or "", values, path, problem or "unreadable"), None
+    if text is None:
+        return Outcome(None, [], why=problem), None
+    if problem is not None or before is None:
+        return _untouched(text, values, path, problem or "unreadable"), None
     kind = file_kind(path)
     if kind == "env":
         outcome = _env_file(text, values, path)
@@ -400,7 +420,7 @@ def _outcome(path: Path, values: list[Value], pair_count: int) -> tuple[Outcome,
     elif kind in LANGUAGES:
         outcome = _code_file(text, values, path, LANGUAGES[kind])
     else:
-        outcome = _untouched(text, values, path, _other_note(path))
+        outcome = _untouched(text, values, path, _other_note(path, values))
     return outcome, before
 
 
@@ -433,13 +453,18 @@ def _readable(path: Path) -> tuple[str | None, bytes | None, str | None]:
     return None, before, text
 
 
-def _other_note(path: Path) -> str:
+def _other_note(path: Path, values: list[Value]) -> str:
     suffix = path.suffix.lower()
     if suffix in READ_HINTS:
-        read = READ_HINTS[suffix]
+        reads = " and ".join(dict.fromkeys(READ_HINTS[suffix].replace("NAME", value.env) for value in values))
+        if suffix == ".ipynb":
+            return (
+                f"a notebook: keyguard does not rewrite notebooks — in its cell replace the values with {reads} "
+                "(import os), clear the outputs that show them, and start Jupyter with keyguard run --key {label}"
+            )
         return (
-            f"keyguard does not rewrite {suffix} files: replace the value by hand with "
-            f"{read.replace('NAME', '{env}')} and start the program with keyguard run --key {{label}}"
+            f"keyguard does not rewrite {suffix} files: replace the values by hand with {reads} and start the "
+            "program with keyguard run --key {label}"
         )
     return (
         f"keyguard cannot tell whether the program reading {path.name} expands ${{…}} references: delete the value"
@@ -450,10 +475,11 @@ def _other_note(path: Path) -> str:
 def _untouched(text: str, values: list[Value], path: Path, why: str) -> Outcome:
     """The file is left as it is: each value's lines in it, still there, with why."""
     places = []
+    why = why.replace("{env}", " and ".join(dict.fromkeys(value.env for value in values)))
     for value in values:
         lines = [_line(text, i) for i in _occurrences(text, value.raw)]
         if lines:
-            places.append(Place(str(path), tuple(lines), False, why.replace("{env}", value.env), value.sha))
+            places.append(Place(str(path), tuple(lines), False, why, value.sha))
     return Outcome(None, places)
 
 
@@ -489,10 +515,11 @@ def _env_file(text: str, values: list[Value], path: Path) -> Outcome:
     key = names.get("api_key", ENV_NAMES["api_key"])
     secret_kind = next((v.kind for v in values if v.kind != "api_key"), "secret")
     secret = names.get(secret_kind, ENV_NAMES[secret_kind])
-    return Outcome(kept, places, _style(key, secret), "<the command that read this .env>")
+    return Outcome(kept, places, _style(key, secret), f"<the program that read {path}>")
 
 
 _JSON_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+_JSON_NAME_END = re.compile(r"\s*:")
 _SQUASH = re.compile(r"\s+|\\[nr]")
 
 
@@ -518,21 +545,21 @@ def _json_file(text: str, values: list[Value], path: Path) -> Outcome:
     pieces, cursor = [], 0
     fixed: dict[str, list[int]] = defaultdict(list)
     inside: dict[str, list[int]] = defaultdict(list)
+    wanted = {value.sha: _squash(_decoded(value.raw)) if value.pem else _decoded(value.raw) for value in values}
     for token in _JSON_STRING.finditer(text):
-        if re.match(r"\s*:", text[token.end() :]):
+        if _JSON_NAME_END.match(text, token.end()):
             continue  # a name, not a value
         try:
             string = json.loads(token.group())
         except ValueError:
             continue
         for value in values:
-            wanted = _squash(_decoded(value.raw)) if value.pem else _decoded(value.raw)
             have = _squash(string) if value.pem else string
-            if have == wanted:
+            if have == wanted[value.sha]:
                 pieces += [text[cursor : token.start()], '""']
                 cursor = token.end()
                 fixed[value.sha].append(_line(text, token.start()))
-            elif wanted in have:
+            elif wanted[value.sha] in have:
                 inside[value.sha].append(_line(text, token.start()))
     after = "".join(pieces) + text[cursor:]
     freqtrade = _is_freqtrade(document, values)
@@ -607,12 +634,10 @@ def _code_file(text: str, values: list[Value], path: Path, language: Language) -
         fixed, left = [], defaultdict(list)
         for offset in _occurrences(text, value.raw):
             span = _literal(text, offset, value, language)
-            why = _not_safe(text, offset, span, language)
+            why = _not_safe(text, span, language)
             if span is None or why:
                 why = why or "inside a longer string or a comment"
-                left[f"{why}: keyguard cannot rewrite it safely — replace it by hand with {read}"].append(
-                    _line(text, offset)
-                )
+                left[f"{why} — keyguard left it: replace the literal by hand with {read}"].append(_line(text, offset))
                 continue
             spans.append((*span, read))
             fixed.append(_line(text, offset))
@@ -662,7 +687,7 @@ def _literal(text: str, offset: int, value: Value, language: Language) -> tuple[
     return None
 
 
-def _not_safe(text: str, offset: int, span: tuple[int, int] | None, language: Language) -> str | None:
+def _not_safe(text: str, span: tuple[int, int] | None, language: Language) -> str | None:
     """Why an expression cannot stand where the literal is (a constant, a case pattern), else None."""
     if span is None:
         return None
@@ -720,30 +745,37 @@ def _parses(text: str) -> bool:
 def _python_with_os(text: str) -> tuple[str, str | None]:
     if not _parses(text):
         return text, "the rewritten file would not parse as Python"
-    tree = ast.parse(text)
-    body = tree.body
-    if any(isinstance(n, ast.Import) and any(a.name == "os" and not a.asname for a in n.names) for n in body):
+    body = ast.parse(text).body
+    if any(isinstance(n, ast.Import) and any(_binds_os(a) for a in n.names) for n in body):
         return text, None
     index, after = 0, 0  # after the docstring and __future__ imports
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0].value, "value", None), str):
         index, after = 1, body[0].end_lineno or 0
     while index < len(body) and isinstance(body[index], ast.ImportFrom) and body[index].module == "__future__":
         after = body[index].end_lineno or 0
         index += 1
-    lines = text.splitlines(keepends=True)
-    if after == 0 and index < len(body):
+    if after == 0 and index < len(body):  # before the first statement: a shebang and comments stay on top
         first = body[index]
-        decorators = getattr(first, "decorator_list", [])
-        at = min([first.lineno, *(d.lineno for d in decorators)]) - 1
-    else:
-        at = after
-    if at > 0 and not lines[at - 1].endswith("\n"):
-        lines[at - 1] += _newline(text)
-    lines.insert(at, f"import os{_newline(text)}")
-    rewritten = "".join(lines)
+        after = min([first.lineno, *(d.lineno for d in getattr(first, "decorator_list", []))]) - 1
+    rewritten = _insert_line(text, after, "import os")
     if not _parses(rewritten):
         return text, "the rewritten file would not parse as Python"
     return rewritten, None
+
+
+def _binds_os(alias: ast.alias) -> bool:
+    return alias.asname is None and (alias.name == "os" or alias.name.startswith("os."))
+
+
+def _insert_line(text: str, after: int, line: str) -> str:
+    """`line` inserted after line number `after` (0: at the top), in the text's own line ending."""
+    newline, offset = _newline(text), 0
+    for _ in range(after):
+        found = text.find("\n", offset)
+        if found < 0:
+            return f"{text}{newline}{line}{newline}"
+        offset = found + 1
+    return f"{text[:offset]}{line}{newline}{text[offset:]}"
 
 
 def _go_with_os(text: str) -> tuple[str, str | None]:
@@ -762,24 +794,27 @@ def _go_with_os(text: str) -> tuple[str, str | None]:
 
 def store(pairs: list[Pair], backend: Backend) -> None:
     """Each pair into the vault once: a pair already there keeps its label; a taken label gets the next number."""
-    entries = backend.load()
-    existing = {(e.api_key, e.secret): label for label, e in entries.items()}
-    for pair in pairs:
-        if pair.secret is None:
-            continue
-        key, secret = _vault_text(pair.key), _vault_text(pair.secret)
-        if (key, secret) in existing:
+    with backend.edit() as entries:  # under the vault's lock, saved only if something was added
+        existing = {(e.api_key, e.secret): label for label, e in entries.items()}
+        for pair in pairs:
+            if not pair.movable or pair.secret is None:
+                continue
+            key, secret = _vault_text(pair.key), _vault_text(pair.secret)
+            if (key, secret) not in existing:
+                pair.label = _free_label(pair.label, entries)
+                entries[pair.label] = new_entry(pair.label, key, secret)
+                existing[(key, secret)] = pair.label
             pair.label, pair.stored = existing[(key, secret)], True
-            continue
-        base, number = pair.label.rsplit("-", 1) if "-" in pair.label else (pair.label, "1")
-        count = int(number) if number.isdigit() else 1
-        while pair.label in entries:
-            count += 1
-            pair.label = f"{base}-{count}"
-        entries[pair.label] = new_entry(pair.label, key, secret)
-        existing[(key, secret)] = pair.label
-        pair.stored = True
-    backend.save(entries)
+
+
+def _free_label(label: str, entries: dict) -> str:
+    base, _, number = label.rpartition("-")
+    count = int(number) if base and number.isdigit() else 1
+    base = base if base and number.isdigit() else label
+    while label in entries:
+        count += 1
+        label = f"{base}-{count}"
+    return label
 
 
 def _vault_text(finding: Finding) -> str:
@@ -791,7 +826,8 @@ def _vault_text(finding: Finding) -> str:
 
 def apply(migration: Plan, backend: Backend) -> None:
     """The vault first (VaultError: nothing changed), then each file, atomically, if it is still as read."""
-    store(migration.pairs, backend)
+    if any(pair.movable for pair in migration.pairs):
+        store(migration.pairs, backend)
     for edit in migration.edits.values():
         try:
             if edit.path.read_bytes() != edit.before:
