@@ -88,10 +88,7 @@ def rotate_command(
         for problem in problems:
             console.print(f"[red]  - {problem}[/red]")
         raise fail("the new key does not match its profile; fix it in API Management and run rotate again")
-    old = entries[label]
-    entries[f"{label}.old"] = replace(old, label=f"{label}.old")
-    entries[label] = fresh
-    _save(backend, entries)
+    old = _switch(backend, label, fresh)
     store.replace_key(label, fresh.credential.fingerprint, fresh.credential.redacted_key, fresh.credential.key_type)
     store.record_verification(label, result.to_dict())
     _remind_restart(console, label, record.tool, fresh.credential.redacted_key, old.credential.redacted_key)
@@ -107,13 +104,21 @@ def rotate_command(
     raise typer.Exit(1)
 
 
-def _save(backend: Backend, entries: dict[str, Entry]) -> None:
+def _switch(backend: Backend, label: str, fresh: Entry) -> Entry:
+    """The label now holds the new key, the old one kept as LABEL.old; read and written under the vault's lock,
+    since minutes passed while the person made the new key."""
     from keyguard.vault.store import VaultError
 
     try:
-        backend.save(entries)
+        with backend.edit() as current:
+            old = current[label]
+            current[f"{label}.old"] = replace(old, label=f"{label}.old")
+            current[label] = fresh
+    except KeyError:
+        raise fail(f"{label} left the vault while the new key was made; nothing changed") from None
     except VaultError as error:
         raise fail(str(error)) from None
+    return old
 
 
 def _forget_old(backend: Backend, old_label: str) -> None:
