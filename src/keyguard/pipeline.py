@@ -16,7 +16,7 @@ from multiprocessing import get_context
 from typing import Any, BinaryIO
 
 from keyguard.matching import Hit, Matcher, Tally
-from keyguard.model import Finding, ScanResult, Skipped
+from keyguard.model import ScanResult, Skipped
 from keyguard.placing import Placed, annotate_work_tree, attribute, group, place, rehome
 from keyguard.sources.base import Source
 from keyguard.sources.files import FilesSource, shown_path
@@ -203,5 +203,3 @@ def scan(options: ScanOptions, progress: Progress | None = None) -> ScanResult:
     }
     return ScanResult(findings, tally.skipped, stats)
 
-
-__all__ = ["Finding", "ScanOptions", "ScanResult", "scan"]

@@ -13,7 +13,7 @@ from typing import Any
 
 from keyguard.model import Blob, Skipped
 
-__all__ = ["FileTarget", "Skipped", "Source"]
+__all__ = ["FileTarget", "Source"]
 
 
 @dataclass(frozen=True)

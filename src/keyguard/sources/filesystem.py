@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator, Sequence
 
 import pathspec
 
-from keyguard.sources.base import FileTarget, Skipped
+from keyguard.model import Skipped
+from keyguard.sources.base import FileTarget
 from keyguard.sources.gitrepo import tracked_files, work_tree_root
 
 DEPENDENCY_DIRS = frozenset(
