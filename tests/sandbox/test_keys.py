@@ -128,8 +128,64 @@ def test_profile_rules(tmp_path):
         },
     )
     [violations] = check_keys(store.all(), profiles).values()
-    assert violations[0] == "more than profile scalper allows: enableWithdrawals"
-    assert "rotates every 30" in violations[1]
+    assert (violations[0].severity, violations[0].text) == (
+        "critical",
+        "more than profile scalper allows: enableWithdrawals",
+    )
+    assert "rotates every 30" in violations[1].text
+
+
+def _check_blocks(text: str) -> dict[str, str]:
+    """`keys check` output by label: its heading line and the indented lines under it."""
+    blocks: dict[str, str] = {}
+    label = ""
+    for line in text.splitlines():
+        if not line.startswith(" "):
+            label = line.split(" ", 1)[0]
+        blocks[label] = blocks.get(label, "") + line + "\n"
+    return blocks
+
+
+def test_keys_check_by_tool(sandbox, tmp_path):
+    """Real keys, verified against the sandbox, judged by what their tools need; fixing a key in "API
+    Management" (the sandbox admin) clears its violation."""
+    for label, key, tool in (
+        ("tax", "victim-withdraw", "koinly"),
+        ("grid", "victim-bot", "3commas"),
+        ("hb", "victim-ed25519", "hummingbot"),
+        ("old", "victim-rsa", "cointracker"),
+    ):
+        added = _keyguard(sandbox, tmp_path, key, "keys", "add", label, "--tool", tool)
+        assert added.returncode == 0, added.stderr
+        _keyguard(sandbox, tmp_path, key, "verify", "--label", label)
+    both = _keyguard(
+        sandbox, tmp_path, "victim-ed25519", "keys", "add", "ft", "--tool", "freqtrade", "--allow", "futures"
+    )
+    assert both.returncode == 0 and "give each tool its own key" in both.stdout
+    assert _keyguard(sandbox, tmp_path, None, "keys", "retire", "--tool", "CoinTracker").returncode == 0
+    check = _keyguard(sandbox, tmp_path, None, "keys", "check")
+    assert check.returncode == 1
+    blocks = _check_blocks(check.stdout)
+    tax = blocks["tax"]
+    beyond = "critical: more than Koinly needs: enableInternalTransfer, enableWithdrawals, permitsUniversalTransfer"
+    assert beyond in tax
+    assert "https://www.binance.com/en/my/settings/api-management" in tax
+    assert "'Enable Withdrawals'" in tax and "'Permits Universal Transfer'" in tax and "press Edit restrictions" in tax
+    assert "critical: no IP whitelist, though 3Commas publishes the IPs it calls from" in blocks["grid"]
+    assert "Restrict access to trusted IPs only (Recommended)" in blocks["grid"]
+    assert "high: more than Hummingbot needs: enableFutures" in blocks["hb"]
+    assert "one key per tool: the same key serves freqtrade, hummingbot" in blocks["hb"]
+    assert "`keyguard keys retire ft`: freqtrade no longer uses the shared key." in blocks["hb"]
+    assert "retired: delete it in Binance API Management; not yet confirmed dead" in blocks["old"]
+    assert "and press Delete; confirm with your 2FA" in blocks["old"]
+    # the person follows the steps: whitelists grid's key, deletes the retired one
+    sandbox.admin("keys/victim-bot", {"ip_whitelist": ["127.0.0.1"]})
+    sandbox.admin("keys/victim-rsa/delete")
+    _keyguard(sandbox, tmp_path, "victim-bot", "verify", "--label", "grid")
+    _keyguard(sandbox, tmp_path, "victim-rsa", "verify", "--label", "old")
+    after = _check_blocks(_keyguard(sandbox, tmp_path, None, "keys", "check").stdout)
+    assert "no IP whitelist" not in after["grid"] and "days old" in after["grid"]  # still past rotation
+    assert after["old"].strip().endswith("as its profile says")
 
 
 def test_guided_rotation(sandbox, tmp_path):

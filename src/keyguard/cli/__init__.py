@@ -21,6 +21,7 @@ from keyguard.cli import (
     run,
     sandbox,
     scan,
+    tools,
     vault,
     verify,
 )
@@ -65,6 +66,7 @@ app.command(name="rotate")(rotate.rotate_command)
 app.add_typer(keys.app, name="keys")
 app.add_typer(hook.app, name="hook")
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(tools.app, name="tools")
 
 
 def unexpected_error_line(error: BaseException) -> str:
