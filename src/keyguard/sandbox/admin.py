@@ -9,6 +9,8 @@ from fastapi import APIRouter, HTTPException, Request
 
 from keyguard.sandbox.exchange import SandboxExchange
 from keyguard.sandbox.keys import SandboxKey, permissions_from
+from keyguard.sandbox.live import LiveError, LiveTrading
+from keyguard.sandbox.stream import StreamHub
 
 
 def _loopback_only(request: Request) -> None:
@@ -21,7 +23,9 @@ def _loopback_only(request: Request) -> None:
     raise HTTPException(403, "the sandbox admin API answers loopback clients only")
 
 
-def admin_router(exchange: SandboxExchange) -> APIRouter:
+def admin_router(exchange: SandboxExchange, streams: StreamHub, live: LiveTrading) -> APIRouter:
+    """The routes that touch live connections or start live trading are coroutines: they run on the server's
+    event loop, where the WebSocket connections and the live tasks live."""
     router = APIRouter(prefix="/_sandbox", tags=["sandbox admin"])
 
     def key(api_key_or_label: str) -> SandboxKey:
@@ -96,8 +100,51 @@ def admin_router(exchange: SandboxExchange) -> APIRouter:
         return {"serverTime": exchange.clock.now_ms()}
 
     @router.get("/truth")
-    def truth(request: Request) -> dict[str, Any]:
+    async def truth(request: Request) -> dict[str, Any]:
         _loopback_only(request)
         return exchange.truth
+
+    @router.post("/stream")
+    async def stream_settings(body: dict[str, Any], request: Request) -> dict[str, Any]:
+        """max_connection_seconds: the lifetime of WebSocket API connections opened from now on (Binance: 24 h)."""
+        _loopback_only(request)
+        try:
+            return streams.configure(body)
+        except ValueError as error:
+            raise HTTPException(400, str(error)) from None
+
+    @router.post("/stream/drop")
+    async def stream_drop(request: Request, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Closes live WebSocket API connections now (close code 1001): all, or those subscribed to `key`;
+        `server_shutdown: true` sends the serverShutdown event first."""
+        _loopback_only(request)
+        body = body or {}
+        api_key = key(str(body["key"])).api_key if body.get("key") else None
+        return {"dropped": streams.drop(api_key, bool(body.get("server_shutdown")))}
+
+    @router.post("/live/bot")
+    async def live_bot(body: dict[str, Any], request: Request) -> dict[str, Any]:
+        """{"key": LABEL, "trades_per_minute": N, "symbols": [...]} (+ order_quote, client_ids)."""
+        _loopback_only(request)
+        try:
+            return live.start_bot(key(str(body.get("key"))), body)
+        except LiveError as error:
+            raise HTTPException(400, str(error)) from None
+
+    @router.post("/live/attack")
+    async def live_attack(body: dict[str, Any], request: Request) -> dict[str, Any]:
+        """An attack spec as in scenario files: type, key, symbol, markup, rounds, liquidate, step_seconds."""
+        _loopback_only(request)
+        try:
+            return live.start_attack(key(str(body.get("key"))), body)
+        except LiveError as error:
+            raise HTTPException(400, str(error)) from None
+
+    @router.post("/live/stop")
+    async def live_stop(request: Request, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Stops every live bot and attack, or the one named `id`."""
+        _loopback_only(request)
+        name = (body or {}).get("id")
+        return {"stopped": await live.stop(str(name) if name else None)}
 
     return router

@@ -18,7 +18,8 @@ from keyguard.sandbox.admin import admin_router
 from keyguard.sandbox.errors import BinanceError
 from keyguard.sandbox.exchange import Faults, SandboxExchange
 from keyguard.sandbox.gateway import Call, Endpoint, authenticate, parse_params, signature_payload
-from keyguard.sandbox.stream import user_data_stream
+from keyguard.sandbox.live import LiveTrading
+from keyguard.sandbox.stream import StreamHub, user_data_stream
 
 INTERNAL_ERROR = {"code": -1001, "msg": "Internal error; unable to process your request. Please try again."}
 AVOID_BANS = "Please use WebSocket Streams for live updates to avoid bans."
@@ -136,11 +137,13 @@ def create_app(exchange: SandboxExchange) -> FastAPI:
             summary=f"{endpoint.security}, weight {endpoint.weight or endpoint.uid_weight}",
         )
 
-    app.include_router(admin_router(exchange))
+    streams = StreamHub()
+    app.state.streams = streams
+    app.include_router(admin_router(exchange, streams, LiveTrading(exchange)))
 
     @app.websocket("/ws-api/v3")
     async def websocket_api(websocket: WebSocket) -> None:
-        await user_data_stream(exchange, websocket)
+        await user_data_stream(exchange, streams, websocket)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
@@ -160,14 +163,30 @@ def create_app(exchange: SandboxExchange) -> FastAPI:
 class SandboxServer:
     """A running sandbox on a loopback socket, in a background thread (tests) or the foreground (CLI)."""
 
-    def __init__(self, exchange: SandboxExchange, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        exchange: SandboxExchange,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ws_ping_interval: float = 20.0,
+        ws_ping_timeout: float = 60.0,
+    ) -> None:
+        """The WebSocket API pings every `ws_ping_interval` seconds and drops a client that sends no pong within
+        `ws_ping_timeout` (Binance: 20 s and a minute, web-socket-api.md)."""
         self.exchange = exchange
         self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.socket.bind((host, port))
         self.socket.listen(2048)  # clients queue from now on, before uvicorn starts accepting
         self.host, self.port = self.socket.getsockname()[:2]
-        config = uvicorn.Config(create_app(exchange), log_level="warning", access_log=False, ws="websockets-sansio")
+        config = uvicorn.Config(
+            create_app(exchange),
+            log_level="warning",
+            access_log=False,
+            ws="websockets-sansio",
+            ws_ping_interval=ws_ping_interval,
+            ws_ping_timeout=ws_ping_timeout,
+        )
         self.server = uvicorn.Server(config)
 
     @property
