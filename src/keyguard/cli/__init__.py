@@ -24,6 +24,7 @@ from keyguard.cli import (
     tools,
     vault,
     verify,
+    watch,
 )
 
 app = typer.Typer(
@@ -67,6 +68,7 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(hook.app, name="hook")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(tools.app, name="tools")
+app.command(name="watch")(watch.watch_command)
 
 
 def unexpected_error_line(error: BaseException) -> str:
