@@ -71,6 +71,19 @@ def test_a_busy_grid_bots_own_day_raises_no_alert(grid_bot):
     assert alerts == []
 
 
+def test_a_fill_far_from_the_market_is_alerted(grid_bot):
+    _, data = grid_bot
+    split = data.end - DAY_MS
+    market = markets(data)
+    judge = Judge(account_baseline(data, data.start, split, market), market, key_label="victim-bot")
+    fills = [e for e in _replayed(data, split) if e["x"] == "TRADE" and e["S"] == "BUY"]
+    honest = fills[-1]
+    assert all(alert.kind != "far-from-market" for alert in judge.judge(honest))
+    robbed = {**honest, "L": str(float(honest["L"]) * 3), "p": str(float(honest["p"]) * 3), "t": honest["t"] + 1}
+    kinds = {alert.kind for alert in judge.judge(robbed)}
+    assert "far-from-market" in kinds
+
+
 def test_a_thief_with_the_bots_key_is_alerted(grid_bot):
     sandbox, data = grid_bot
     judge = Judge.from_audit(data, public=BinanceClient.public_data(sandbox.base_url), key_label="victim-bot")
@@ -95,7 +108,9 @@ def test_a_thief_with_the_bots_key_is_alerted(grid_bot):
 
     alerts = [alert for event in events for alert in judge.judge(event)]
     by_kind = {alert.kind: alert for alert in alerts}
-    assert {"market-sell-burst", "client-id", "new-symbol", "far-from-market", "money-out"} <= set(by_kind)
+    # far from the market is asked of its own test below: whether the thief's ask at 3x fills here depends on
+    # how deep the honest book of the thin coin happens to be
+    assert {"market-sell-burst", "client-id", "new-symbol", "money-out"} <= set(by_kind)
     assert "SOLUSDT" in by_kind["market-sell-burst"].what and "ADAUSDT" in by_kind["market-sell-burst"].what
     assert by_kind["new-symbol"].subject == "KGTUSDT" and "thinly traded" in by_kind["new-symbol"].what
     assert by_kind["far-from-market"].severity == "critical" and "+" in by_kind["far-from-market"].what

@@ -99,7 +99,9 @@ def public_markets(client: BinanceClient, hours: int = MARKET_HOURS) -> Callable
             klines = client.call("public_get_klines", params)
         except ExchangeError:
             return None
-        return SymbolMarket(klines, [], start, now) if klines else None
+        # the hour still open holds this account's own fills (maybe the thief's): only closed hours are others'
+        closed = [kline for kline in klines if int(kline[0]) + HOUR_MS <= now]
+        return SymbolMarket(closed, [], start, now) if closed else None
 
     return read
 
