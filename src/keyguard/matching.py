@@ -205,10 +205,9 @@ class Matcher:
     def _match_chat(self, data: bytes, provenance: Provenance, root: str, tally: Tally) -> bool:
         """A chat export scanned message by message; False when the data is not one."""
         path = provenance.path.rsplit("!", 1)[-1]
-        if len(data) > MAX_CHAT_FILE_BYTES or chat_platform(path, data[:4096]) is None:
+        platform = chat_platform(path, data[:4096]) if len(data) <= MAX_CHAT_FILE_BYTES else None
+        if platform is None:
             return False
-        platform = chat_platform(path, data[:4096])
-        assert platform is not None
         try:
             hits = list(self._chat_hits(data, provenance, root, platform))
         except CHAT_ERRORS:
