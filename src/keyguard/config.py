@@ -11,6 +11,7 @@ KNOWN = {
     "exclude": list,
     "include_deps": bool,
     "include_examples": bool,
+    "images": bool,
     "baseline": str,
     "format": str,
     "profiles": dict,

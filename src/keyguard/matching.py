@@ -90,7 +90,8 @@ def git_blob_id(data: bytes) -> str:
 
 
 class Matcher:
-    def __init__(self, include_examples: bool, engine: str) -> None:
+    def __init__(self, include_examples: bool, engine: str, images: bool = True) -> None:
+        self.images = images  # read text in images (OCR)
         self.files: Detector = file_detector(include_examples, engine)
         self.chat: Detector = chat_detector(include_examples, engine)
         self._directory: str | None = None  # the folder of the file being matched, for its neighbours

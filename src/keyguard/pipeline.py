@@ -48,11 +48,15 @@ class ScanOptions:
     verify: bool = False  # check found key+secret pairs live (scan --verify)
     keep_values: bool = False  # leave the values on the findings, in memory, for migrate
     base_url: str | None = None  # where --verify sends them (default: Binance production)
+    images: bool = True  # read text in images (OCR); --no-images turns it off
+    repos: list[str] = field(default_factory=list)  # --repos: local paths or git URLs, one a line of a file
+    scheduler: str | None = None  # --scheduler: a Dask scheduler's address; None: the local pool
+    since_last: bool = False  # --since-last: only objects not scanned in the previous run
 
 
-def _work(source: Source, unit: list[Any], include_examples: bool, engine: str) -> Tally:
+def _work(source: Source, unit: list[Any], include_examples: bool, engine: str, images: bool = True) -> Tally:
     """One unit of a source, read and matched (in a worker process, or here)."""
-    matcher = Matcher(include_examples, engine)
+    matcher = Matcher(include_examples, engine, images)
     tally = Tally()
     try:
         for item in source.blobs(unit):
@@ -72,6 +76,7 @@ class Workers:
         self.jobs = options.jobs or os.cpu_count() or 1
         self.include_examples = options.include_examples
         self.engine = options.engine
+        self.images = options.images
         self.used = 1
         self._pool: ProcessPoolExecutor | None = None
 
@@ -109,13 +114,13 @@ class Workers:
         if not parallel:
             for unit in every_unit:
                 total += source.weight(unit)
-                record(unit, _work(source, unit, self.include_examples, self.engine))
+                record(unit, _work(source, unit, self.include_examples, self.engine, self.images))
             return
         pool = self._pool_for()
         submitted: list[tuple[list[Any], Future[Tally]]] = []
         for unit in every_unit:  # handed out while the source is still listing
             total += source.weight(unit)
-            submitted.append((unit, pool.submit(_work, source, unit, self.include_examples, self.engine)))
+            submitted.append((unit, pool.submit(_work, source, unit, self.include_examples, self.engine, self.images)))
         for unit, future in submitted:
             record(unit, future.result())
 
@@ -160,7 +165,8 @@ def _histories(
 def scan(options: ScanOptions, progress: Progress | None = None) -> ScanResult:
     """Scans what `options` names. Raises GitError for --staged outside a repository or an unknown --since."""
     started = time.perf_counter()
-    matcher = Matcher(options.include_examples, options.engine)  # compiled once, inherited by forked workers
+    # compiled once, inherited by forked workers
+    matcher = Matcher(options.include_examples, options.engine, options.images)
     workers = Workers(options)
     tally = Tally()
     try:
@@ -202,4 +208,3 @@ def scan(options: ScanOptions, progress: Progress | None = None) -> ScanResult:
         "verified_pairs": verified_pairs,
     }
     return ScanResult(findings, tally.skipped, stats)
-

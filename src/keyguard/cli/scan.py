@@ -138,6 +138,20 @@ def scan_command(
     ] = None,
     engine: Annotated[EngineChoice, typer.Option("--engine", help="Matching engine.")] = EngineChoice.auto,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per core).")] = 0,
+    no_images: Annotated[
+        bool, typer.Option("--no-images", help="Do not read text in images (screenshots) with OCR.")
+    ] = False,
+    repos: Annotated[
+        Path | None,
+        typer.Option("--repos", help="Scan the repositories listed in FILE (local paths or git URLs, one a line)."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Run on this Dask scheduler (tcp://HOST:8786); needs keyguard[cluster]."),
+    ] = None,
+    since_last: Annotated[
+        bool, typer.Option("--since-last", help="Only what the previous run did not scan (a state file).")
+    ] = False,
 ) -> None:
     """Find Binance API keys, secrets and private keys. Exit 0: none found, 1: found, 2: error.
 
@@ -169,6 +183,9 @@ def scan_command(
         include_examples=include_examples or values.get("include_examples", False),
         engine=engine.value,
         jobs=jobs,
+        images=not no_images and values.get("images", True),
+        scheduler=scheduler,
+        since_last=since_last,
     )
     missing = [p for p in options.paths if p != "-" and not os.path.lexists(p)]
     for path in missing:  # said now, the rest still scanned; exit 2 at the end so CI does not stay green
