@@ -57,6 +57,20 @@ def test_insufficient_balance_is_rejected(ledger):
         ledger.place_order("alice", "KGTUSDT", "SELL", "LIMIT", D(20_000), D(1), "GTC", 1)
 
 
+def test_market_buy_beyond_the_free_balance_is_rejected_whole(ledger):
+    """Binance answers -2010 for a market buy the account cannot pay: nothing fills (a swept account stops a thief)."""
+    ledger.place_order("alice", "KGTUSDT", "SELL", "LIMIT", D(100), D(50), "GTC", 1)
+    with pytest.raises(BinanceError, match="insufficient balance") as refused:
+        ledger.place_order("bob", "KGTUSDT", "BUY", "MARKET", D(201), None, "GTC", 2)  # 10,050 > 10,000
+    assert refused.value.code == -2010
+    assert ledger.trades["KGTUSDT"] == [] and ledger.accounts["bob"].balance("USDT").free == D(10_000)
+    ledger.accounts["bob"].balance("USDT").free = D(0)
+    with pytest.raises(BinanceError, match="insufficient balance"):
+        ledger.place_order("bob", "KGTUSDT", "BUY", "MARKET", D(1), None, "GTC", 3)
+    ledger.accounts["bob"].balance("USDT").free = D("50.05")  # 1 x 50 and the 0.1 % fee: just enough
+    assert ledger.place_order("bob", "KGTUSDT", "BUY", "MARKET", D(1), None, "GTC", 5).status == "FILLED"
+
+
 def test_klines_are_built_from_trades(ledger):
     hour = INTERVALS_MS["1h"]
     for minute, price in enumerate(("1.0", "1.5", "0.8", "1.2")):

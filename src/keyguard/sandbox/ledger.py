@@ -304,9 +304,24 @@ class Ledger:
             return symbol.quote, ZERO
         return symbol.quote, order.price * quantity
 
+    def _market_buy_cost(self, order: Order) -> Decimal:
+        """What a market buy would pay, fees included, walking the asks it would take (as Binance checks it)."""
+        cost, wanted = ZERO, order.orig_qty
+        for _, _, maker in self.books[order.symbol].asks:
+            if wanted <= 0:
+                break
+            qty = min(wanted, maker.remaining)
+            cost += qty * maker.price
+            wanted -= qty
+        return cost * (1 + COMMISSION_RATE)
+
     def _reserve(self, account: Account, symbol: Symbol, order: Order) -> None:
         asset, need = self._reserved(symbol, order, order.orig_qty)
         balance = account.balance(asset)
+        if order.type == "MARKET" and order.side == "BUY":
+            need_now = self._market_buy_cost(order)
+            if balance.free < need_now or (need_now == 0 and balance.free <= 0):
+                raise order_rejected("Account has insufficient balance for requested action.")
         if balance.free < need:
             raise order_rejected("Account has insufficient balance for requested action.")
         balance.free -= need
