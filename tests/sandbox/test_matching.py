@@ -59,7 +59,7 @@ def test_insufficient_balance_is_rejected(ledger):
 
 def test_market_buy_beyond_the_free_balance_is_rejected_whole(ledger):
     """Binance answers -2010 for a market buy the account cannot pay: nothing fills (a swept account stops a thief)."""
-    ledger.place_order("alice", "KGTUSDT", "SELL", "LIMIT", D(100), D(50), "GTC", 1)
+    ledger.place_order("alice", "KGTUSDT", "SELL", "LIMIT", D(300), D(50), "GTC", 1)
     with pytest.raises(BinanceError, match="insufficient balance") as refused:
         ledger.place_order("bob", "KGTUSDT", "BUY", "MARKET", D(201), None, "GTC", 2)  # 10,050 > 10,000
     assert refused.value.code == -2010
