@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from typing import Annotated
@@ -50,8 +51,19 @@ def _top(
     version: Annotated[
         bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    vault_spec: Annotated[
+        str | None,
+        typer.Option(
+            "--vault",
+            metavar="VAULT",
+            help="The vault every command uses: keyring, file, file:PATH or keepass:PATH[?keyfile=KEYFILE] "
+            "(the same as KEYGUARD_VAULT=VAULT).",
+        ),
+    ] = None,
 ) -> None:
     """Protect Binance API keys: find leaked keys, verify them, respond to a leak, keep keys safe."""
+    if vault_spec:
+        os.environ["KEYGUARD_VAULT"] = vault_spec  # read where the vault is opened, by whichever command runs
 
 
 app.command(name="scan")(scan.scan_command)

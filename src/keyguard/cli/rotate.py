@@ -93,26 +93,28 @@ def rotate_command(
     store.record_verification(label, result.to_dict())
     _remind_restart(console, label, record.tool, fresh.credential.redacted_key, old.credential.redacted_key)
     if _wait_for_deletion(console, BinanceClient(old.credential, url), wait_dead, old.credential.redacted_key):
-        _forget_old(backend, f"{label}.old")
+        if not backend.keeps_history:
+            _forget_old(backend, f"{label}.old")
         console.print(f"the old key is dead; rotation of {label} complete")
         console.print(f"A tool still running with the old key now fails (-2015): restart it with {_run_line(label)}")
         raise typer.Exit(0)
+    kept = f"in the history of the entry {label}" if backend.keeps_history else f"in the vault as {label}.old"
     console.print(
-        f"[yellow]the old key still answers after {wait_dead:.0f} s; it stays in the vault as {label}.old "
-        "until you delete it[/yellow]"
+        f"[yellow]the old key still answers after {wait_dead:.0f} s; it stays {kept} until you delete it[/yellow]"
     )
     raise typer.Exit(1)
 
 
 def _switch(backend: Backend, label: str, fresh: Entry) -> Entry:
-    """The label now holds the new key, the old one kept as LABEL.old; read and written under the vault's lock,
-    since minutes passed while the person made the new key."""
+    """The label now holds the new key, the old one kept in the entry's history (KeePass) or as LABEL.old; read
+    and written under the vault's lock, since minutes passed while the person made the new key."""
     from keyguard.vault.store import VaultError
 
     try:
         with backend.edit() as current:
             old = current[label]
-            current[f"{label}.old"] = replace(old, label=f"{label}.old")
+            if not backend.keeps_history:
+                current[f"{label}.old"] = replace(old, label=f"{label}.old")
             current[label] = fresh
     except KeyError:
         raise fail(f"{label} left the vault while the new key was made; nothing changed") from None

@@ -1,4 +1,5 @@
-"""`keyguard vault add/list/remove`: keys kept in the OS keychain or an encrypted file, never in plaintext."""
+"""`keyguard vault add/list/remove`: keys kept in the OS keychain, an encrypted file or a KeePass database, never
+in plaintext."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from rich.table import Table
 from keyguard.cli.common import fail, read_pair
 
 app = typer.Typer(
-    help="The vault: keys kept in the OS keychain or an encrypted file, never in plaintext.", no_args_is_help=True
+    help="The vault: keys kept in the OS keychain, an encrypted file or a KeePass database (--vault keepass:PATH), "
+    "never in plaintext.",
+    no_args_is_help=True,
 )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import fcntl
 import getpass
+import glob
 import json
 import os
 import sys
@@ -94,6 +95,7 @@ def new_entry(label: str, api_key: str, secret: str) -> Entry:
 
 class Backend(Protocol):
     name: str
+    keeps_history: bool  # a changed entry keeps its old values itself (KeePass); else `rotate` keeps LABEL.old
 
     def unlock(self, create: bool = False) -> None: ...
 
@@ -140,6 +142,7 @@ class _LockedStore:
     """Load, check, save under a lock; a save refuses when the store changed since this object read it."""
 
     name = "vault"
+    keeps_history = False
     lock_path: Path
 
     def __init__(self) -> None:
@@ -294,12 +297,7 @@ class FileBackend(_LockedStore):
         return passphrase
 
     def _read(self) -> bytes | None:
-        try:
-            return self.path.read_bytes()
-        except FileNotFoundError:
-            return None
-        except OSError as error:
-            raise VaultError(f"cannot read {self.path} ({error.strerror}); it was left as it is") from None
+        return read_stored(self.path)
 
     def _parse(self, raw: object) -> dict[str, Entry]:
         assert isinstance(raw, bytes)
@@ -339,12 +337,22 @@ class FileBackend(_LockedStore):
         return data
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """`data` in `path` (mode 0600) or, on any failure, the old file untouched and no leftover."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".vault-")
+def read_stored(path: Path) -> bytes | None:
+    """The bytes of a vault file; None when there is none yet."""
     try:
-        os.fchmod(handle, 0o600)
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise VaultError(f"cannot read {path} ({error.strerror}); it was left as it is") from None
+
+
+def _atomic_write(path: Path, data: bytes, mode: int = 0o600, prefix: str = ".vault-") -> None:
+    """`data` in `path` (with `mode`) or, on any failure, the old file untouched and no leftover."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=prefix)
+    try:
+        os.fchmod(handle, mode)
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
@@ -359,6 +367,12 @@ def _atomic_write(path: Path, data: bytes) -> None:
         os.fsync(folder)  # the rename itself survives a power cut
     finally:
         os.close(folder)
+
+
+def remove_leftovers(folder: Path, prefix: str) -> None:
+    """Temporary files named `prefix`* that a writer killed midway left (call it holding the lock)."""
+    for leftover in folder.glob(f"{glob.escape(prefix)}*"):
+        leftover.unlink(missing_ok=True)
 
 
 class KeyringBackend(_LockedStore):
@@ -407,8 +421,17 @@ class KeyringBackend(_LockedStore):
 
 
 def open_backend(name: str | None = None) -> Backend:
-    """`keyring` or `file`; by default the OS keychain when a usable one exists, else the encrypted file."""
-    choice = name or os.environ.get("KEYGUARD_VAULT_BACKEND", "auto")
+    """The vault `name` names, else KEYGUARD_VAULT's (also set by `keyguard --vault`), else
+    KEYGUARD_VAULT_BACKEND's: `keyring`, `file`, `file:PATH`, `keepass:PATH[?keyfile=KEYFILE]` or `auto`
+    (the default: the OS keychain when a usable one exists, else the encrypted file)."""
+    choice = name or os.environ.get("KEYGUARD_VAULT") or os.environ.get("KEYGUARD_VAULT_BACKEND", "auto")
+    kind, colon, where = choice.partition(":")
+    if kind == "keepass" and colon:
+        from keyguard.vault.keepass import KeePassBackend  # pykeepass and lxml load only for a KeePass vault
+
+        return KeePassBackend.from_spec(where)
+    if kind == "file" and where:
+        return FileBackend(Path(where).expanduser())
     if choice == "file":
         return FileBackend()
     if choice in ("auto", "keyring"):
@@ -424,7 +447,7 @@ def open_backend(name: str | None = None) -> Backend:
         if choice == "keyring":
             raise VaultError("no usable OS keychain here; use KEYGUARD_VAULT_BACKEND=file")
         return FileBackend()
-    raise VaultError(f"unknown vault backend {choice!r} (keyring or file)")
+    raise VaultError(f"unknown vault {choice!r} (keyring, file, file:PATH or keepass:PATH)")
 
 
 def credential_from_vault(label: str) -> Credential:
