@@ -152,3 +152,139 @@ def test_ctrl_c_stops_the_watch_with_a_message(sandbox, inbox, tmp_path):
     [stopped] = received
     assert stopped["title"] == "keyguard: watching stopped" and "(Ctrl-C)" in stopped["message"]
     assert [record["kind"] for record in read_store(store)][:1] == ["stream.connected"]
+
+
+def test_heartbeats_and_a_lost_stream_reach_the_notification_urls(sandbox, inbox, tmp_path):
+    """The stream is refused for 6 s: after --stream-lost-after 2 the person hears it once, heartbeats keep coming,
+    and the stream comes back by itself when the outage ends."""
+    url, received = inbox
+    env = _vault(tmp_path, sandbox, {"victim": "victim-bot"})
+    log = tmp_path / "events.jsonl"
+    command = ["watch", "--key", "victim", "--notify", url, "--base-url", sandbox.base_url, "--log", str(log)]
+    command += ["--heartbeat", "2", "--stream-lost-after", "2", "--duration", "16"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "keyguard", *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        _wait_for_line(log, "stream.connected", process)
+        dropped = sandbox.admin("stream/drop", {"outage_seconds": 6})
+        assert dropped["dropped"] == 1
+        _wait_for_line(log, "stream.lost", process)
+        _wait_for_line(log, "stream.restored", process, seconds=40)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err
+    titles = [message["title"] for message in received]
+    assert titles.count("keyguard: stream lost") == 1, titles
+    lost = next(message for message in received if message["title"] == "keyguard: stream lost")
+    assert lost["type"] == "warning" and "no live stream from Binance for the key victim" in lost["message"]
+    beats = [message for message in received if message["title"] == "keyguard: still watching"]
+    assert len(beats) >= 3 and "This message comes every 2 seconds" in beats[0]["message"]
+    assert titles[-1] == "keyguard: watching stopped"
+    assert "stream lost for" in out
+
+
+def test_install_service_writes_a_unit_that_runs_the_same_watch(sandbox, inbox, tmp_path):
+    import plistlib
+    import shlex
+    import shutil
+
+    url, _ = inbox
+    env = _vault(tmp_path, sandbox, {"victim": "victim-bot"})
+    env.update(HOME=str(tmp_path / "home"), XDG_CONFIG_HOME=str(tmp_path / "config"))
+    args = ["watch", "--key", "victim", "--notify", url, "--base-url", sandbox.base_url, "--log", "events.jsonl"]
+    installed = subprocess.run(
+        [sys.executable, "-m", "keyguard", *args, "--install-service"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert installed.returncode == 0, installed.stderr
+    unit = tmp_path / "config" / "systemd" / "user" / "keyguard-watch-victim.service"
+    assert f"wrote {unit}" in installed.stdout and (unit.stat().st_mode & 0o777) == 0o600
+    assert "started" in installed.stdout  # started, or not started with the commands to start it
+    text = unit.read_text()
+    assert "Restart=always" in text and "RestartPreventExitStatus=2" in text and "WantedBy=default.target" in text
+    assert "KEYGUARD_VAULT_PASSPHRASE" not in text.replace("KEYGUARD_VAULT_PASSPHRASE=…", "")
+    assert env["KEYGUARD_VAULT_PASSPHRASE"] + "\n" not in text and "--install-service" not in text
+    if shutil.which("systemd-analyze"):
+        checked = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True)
+        assert checked.returncode == 0 and "Unknown" not in checked.stderr, checked.stderr
+    [exec_line] = [line for line in text.splitlines() if line.startswith("ExecStart=")]
+    argv = shlex.split(exec_line.removeprefix("ExecStart="))
+    assert argv[:4] == [sys.executable, "-m", "keyguard", "watch"]
+    assert argv[argv.index("--log") + 1] == str(tmp_path / "events.jsonl")  # absolute: a service has no cwd
+
+    service_env = {name: value for name, value in env.items() if name != "KEYGUARD_VAULT_PASSPHRASE"}
+    (tmp_path / "config" / "keyguard").mkdir(exist_ok=True)
+    environment_file = tmp_path / "config" / "keyguard" / "keyguard-watch-victim.env"
+    assert f"EnvironmentFile=-{environment_file}" in text
+    environment_file.write_text(f"KEYGUARD_VAULT_PASSPHRASE={env['KEYGUARD_VAULT_PASSPHRASE']}\n")
+    service_env["KEYGUARD_VAULT_PASSPHRASE"] = environment_file.read_text().strip().split("=", 1)[1]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=service_env)
+    try:
+        _wait_for_line(tmp_path / "events.jsonl", "stream.connected", process)
+        process.send_signal(signal.SIGTERM)  # how systemctl stop ends it
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0 and "watching stopped (SIGTERM)" in out, err
+
+    again = subprocess.run(
+        [sys.executable, "-m", "keyguard", *args, "--heartbeat", "3600", "--install-service"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert again.returncode == 0, again.stderr
+    [backup] = unit.parent.glob("keyguard-watch-victim.service.*.bak")
+    assert backup.read_text() == text and "--heartbeat" in unit.read_text()  # the earlier unit is kept
+
+    mac = subprocess.run(
+        [sys.executable, "-m", "keyguard", *args, "--install-service", "--service-manager", "launchd"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert mac.returncode == 0, mac.stderr
+    plist = tmp_path / "home" / "Library" / "LaunchAgents" / "io.keyguard.watch.victim.plist"
+    agent = plistlib.loads(plist.read_bytes())
+    assert agent["ProgramArguments"] == argv and agent["RunAtLoad"] is True
+    assert agent["KeepAlive"] == {"SuccessfulExit": False, "Crashed": True}
+    assert agent["EnvironmentVariables"]["KEYGUARD_VAULT_FILE"] == env["KEYGUARD_VAULT_FILE"]
+    assert "launchctl bootstrap" in mac.stdout
+
+
+def test_a_sub_account_key_under_attack_is_locked_through_the_master(sandbox, inbox, tmp_path):
+    url, received = inbox
+    env = _vault(tmp_path, sandbox, {"sub": "victim-sub-key", "master": "victim-bot"})
+    log = tmp_path / "events.jsonl"
+    leaked = sandbox.credentials["victim-sub-key"]["api_key"]
+    command = ["watch", "--key", "sub", "--notify", url, "--contain", "cancel-orders,lock-sub-account"]
+    command += ["--master-key", "master", "--sub-account", "victim-sub@sandbox.invalid"]
+    command += ["--base-url", sandbox.base_url, "--duration", "15", "--log", str(log)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "keyguard", *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        _wait_for_line(log, "stream.connected", process)
+        attack = {**WASH, "key": "victim-sub-key", "markup": 3, "rounds": 20, "step_seconds": 0.4}
+        sandbox.admin("live/attack", attack)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    sandbox.admin("live/stop")
+    assert process.returncode == 0, err
+    assert "containing: cancel-orders, lock-sub-account" in out
+    assert "lock sub-account key: IP list was [], now [192.0.2.1]: usable from nowhere" in out
+    assert sandbox.exchange.keys[leaked].ip_whitelist == ["192.0.2.1"]
+    done = sandbox.exchange.truth["live_attack"]["trades"]
+    assert 0 < len(done) < 20  # the lock stopped the attack's later rounds
+    assert leaked not in out + err + log.read_text() + json.dumps(received)

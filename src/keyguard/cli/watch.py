@@ -6,12 +6,14 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -24,6 +26,7 @@ if TYPE_CHECKING:  # the watch's modules load only when the command runs (keygua
     from keyguard.exchange.credentials import Credential
     from keyguard.incident.audit import AuditData
     from keyguard.watch.alerts import Notifier
+    from keyguard.watch.contain import Master
     from keyguard.watch.judge import Alert, Judge
     from keyguard.watch.log import EventLog
 
@@ -33,6 +36,17 @@ SHOWN_STREAM_KINDS = frozenset(
 )
 MONEY_KINDS = frozenset({"money-out", "withdrawal", "transfer"})
 SWEEP_ECHO_SECONDS = 300  # the spot wallet's fall after keyguard's own sweep is no theft
+HEARTBEAT_SECONDS = 86_400.0
+STREAM_LOST_SECONDS = 60.0
+
+
+class ServiceManager(StrEnum):
+    systemd = "systemd"
+    launchd = "launchd"
+
+
+def default_manager() -> str:
+    return "launchd" if sys.platform == "darwin" else "systemd"
 
 
 def watch_command(
@@ -49,6 +63,14 @@ def watch_command(
         str | None,
         typer.Option("--guardian-key", help="Vault label of a key with only universal transfer and an IP whitelist."),
     ] = None,
+    master_key: Annotated[
+        str | None,
+        typer.Option("--master-key", help="lock-sub-account: vault label of the master account's key."),
+    ] = None,
+    sub_account: Annotated[
+        str | None,
+        typer.Option("--sub-account", help="lock-sub-account: the e-mail of the sub-account the watched key is of."),
+    ] = None,
     log: Annotated[Path | None, typer.Option("--log", help="Append every event to this JSONL file.")] = None,
     store: Annotated[Path | None, typer.Option("--store", help="Also keep every event in this SQLite file.")] = None,
     base_url: Annotated[
@@ -60,23 +82,46 @@ def watch_command(
     duration: Annotated[
         float, typer.Option("--duration", min=0, help="Stop after this many seconds (0: watch until stopped).")
     ] = 0,
+    heartbeat: Annotated[
+        float, typer.Option("--heartbeat", min=1, help="Seconds between 'still watching' messages (a day).")
+    ] = HEARTBEAT_SECONDS,
+    stream_lost_after: Annotated[
+        float,
+        typer.Option("--stream-lost-after", min=1, help="Say the stream is lost after this many seconds down."),
+    ] = STREAM_LOST_SECONDS,
+    install_service: Annotated[
+        bool,
+        typer.Option("--install-service", help="Install this watch as a service that restarts (systemd, launchd)."),
+    ] = False,
+    service_manager: Annotated[
+        ServiceManager | None,
+        typer.Option("--service-manager", help="With --install-service: systemd or launchd (default: this system's)."),
+    ] = None,
 ) -> None:
     """Watch a key's account live: Binance's user data stream and periodic polls, each event judged against the
     account's normal over the last --baseline-days, each alert sent to every --notify URL and printed.
 
-    With --contain, the first critical alert cancels every open order (cancel-orders) and moves every free spot
-    balance to the Funding wallet (sweep-to-funding, with --guardian-key), then sends the steps to delete the key.
-    A heartbeat comes once a day, a message when the stream is lost for a minute, and one when watching stops.
+    With --contain, the first critical alert cancels every open order (cancel-orders), moves every free spot
+    balance to the Funding wallet (sweep-to-funding, with --guardian-key) and, for a sub-account's key, makes it
+    usable from nowhere through the master account (lock-sub-account, with --master-key and --sub-account), then
+    sends the steps to delete the key. A heartbeat comes once a day (--heartbeat), a message when the stream is
+    lost for a minute (--stream-lost-after), and one when watching stops.
+
+    --install-service checks everything as for a watch, then installs it as a systemd user unit (launchd agent on
+    macOS) that starts at login and restarts after a crash.
 
     Exit 0 when watching ends (--duration, Ctrl-C or SIGTERM); 1 when it failed; 2 for a usage
     error or a key that cannot be watched.
 
-    Example: keyguard watch --key quant-bot --notify tgram://TOKEN/CHAT --contain cancel-orders
+    Examples:\n
+      keyguard watch --key quant-bot --notify tgram://TOKEN/CHAT --contain cancel-orders\n
+      keyguard watch --key quant-bot --contain cancel-orders,sweep-to-funding --guardian-key guardian\n
+      keyguard watch --key quant-bot --notify ntfy://mytopic --install-service
     """
     from keyguard.exchange.client import BinanceClient, ExchangeError
     from keyguard.vault.store import VaultError, credential_from_vault
     from keyguard.watch.alerts import Notifier, NotifyError
-    from keyguard.watch.contain import ContainError, guardian_problems, parse_actions
+    from keyguard.watch.contain import ContainError, Master, guardian_problems, master_problems, needs_of, parse_actions
     from keyguard.watch.judge import Judge
     from keyguard.watch.log import EventLog
 
@@ -85,31 +130,106 @@ def watch_command(
         notifier = Notifier(notify or [])
         credential = credential_from_vault(key)
         guardian_credential = credential_from_vault(guardian_key) if guardian_key else None
-        if "sweep-to-funding" in actions and guardian_credential is None:
-            raise ContainError("sweep-to-funding needs a guardian key (--guardian-key LABEL)")
+        master_credential = credential_from_vault(master_key) if master_key else None
+        if (master_key is None) != (sub_account is None):
+            raise ContainError("--master-key and --sub-account go together")
+        url = base_url or os.environ.get("KEYGUARD_BINANCE_URL")
+        guardian = BinanceClient(guardian_credential, url) if guardian_credential else None
+        master = (
+            Master(BinanceClient(master_credential, url), sub_account) if master_credential and sub_account else None
+        )
+        needs_of(actions, guardian, master)
     except (ContainError, NotifyError, VaultError) as error:
         raise fail(str(error)) from None
-    url = base_url or os.environ.get("KEYGUARD_BINANCE_URL")
     watched = BinanceClient(credential, url)
-    guardian = BinanceClient(guardian_credential, url) if guardian_credential else None
     if guardian is not None and (problems := guardian_problems(guardian)):
         raise fail(f"the guardian key {guardian_key} is unfit: {'; '.join(problems)}")
+    if master is not None and (problems := master_problems(master, credential.api_key)):
+        raise fail(f"the master key {master_key} is unfit: {'; '.join(problems)}")
     try:
         watched.api_restrictions()
     except ExchangeError as error:
         raise fail(f"the key {key} cannot be watched: {error}") from None
+    if install_service:
+        given = {
+            "key": key,
+            "notify": notify,
+            "contain": contain,
+            "guardian_key": guardian_key,
+            "master_key": master_key,
+            "sub_account": sub_account,
+            "log": log,
+            "store": store,
+            "base_url": base_url,
+            "baseline_days": baseline_days,
+            "heartbeat": heartbeat,
+            "stream_lost_after": stream_lost_after,
+        }
+        arguments = _service_arguments(given)
+        _install(key, arguments, (service_manager or ServiceManager(default_manager())).value)
+        return
 
     typer.echo(f"keyguard: reading {baseline_days} days of the account's history for its normal…")
     data = _baseline(watched, baseline_days)
     judge = Judge.from_audit(data, public=BinanceClient.public_data(url), key_label=key)
     credentials = [guardian_credential] if guardian_credential else []
     with EventLog(log, store, credentials=credentials, key=credential) as event_log:
-        watch = Watch(key, url, credential, judge, notifier, event_log, actions, guardian, data)
+        watch = Watch(key, url, credential, judge, notifier, event_log, actions, guardian, data, master)
+        watch.heartbeat_seconds, watch.stream_lost_after = heartbeat, stream_lost_after
         reason = asyncio.run(watch.run(duration))
         notifier.stopped(key, reason)
         typer.echo(f"{_now()} watching stopped ({reason}): {watch.events} events, {watch.alerts} alerts")
     if reason.startswith("error"):
         raise typer.Exit(1)
+
+
+def _service_arguments(given: dict[str, Any]) -> list[str]:
+    """The watch's own options, as the service will run it (paths made absolute; no --duration)."""
+    words = ["--key", given["key"]]
+    for url in given["notify"] or []:
+        words += ["--notify", url]
+    named = {
+        "--contain": given["contain"],
+        "--guardian-key": given["guardian_key"],
+        "--master-key": given["master_key"],
+        "--sub-account": given["sub_account"],
+        "--log": given["log"] and str(Path(given["log"]).resolve()),
+        "--store": given["store"] and str(Path(given["store"]).resolve()),
+        "--base-url": given["base_url"],
+    }
+    for option, value in named.items():
+        if value:
+            words += [option, str(value)]
+    if given["baseline_days"] != 7:
+        words += ["--baseline-days", str(given["baseline_days"])]
+    if given["heartbeat"] != HEARTBEAT_SECONDS:
+        words += ["--heartbeat", f"{given['heartbeat']:g}"]
+    if given["stream_lost_after"] != STREAM_LOST_SECONDS:
+        words += ["--stream-lost-after", f"{given['stream_lost_after']:g}"]
+    return words
+
+
+def _install(key: str, arguments: list[str], manager: str) -> None:
+    from keyguard.watch.service import ServiceError, install
+
+    try:
+        installed = install(key, arguments, manager)
+    except ServiceError as error:
+        raise fail(str(error)) from None
+    typer.echo(f"keyguard: wrote {installed.path}")
+    if installed.backup is not None:
+        typer.echo(f"  the previous one is kept as {installed.backup}")
+    if installed.environment_file is not None:
+        typer.echo(
+            f"  a file vault's passphrase goes in {installed.environment_file} (KEYGUARD_VAULT_PASSPHRASE=…, "
+            "chmod 600); the OS keychain needs none"
+        )
+    if installed.started:
+        typer.echo(f"  started; it restarts after a crash and at every login. {installed.manager_output}".rstrip())
+        return
+    typer.echo(f"  not started ({installed.manager_output or 'the service manager refused'}); start it with:")
+    for command in installed.commands:
+        typer.echo(f"    {command}")
 
 
 def fail(message: str) -> typer.Exit:
@@ -146,6 +266,9 @@ class Watch:
     actions: list[str]
     guardian: BinanceClient | None
     data: AuditData
+    master: Master | None = None
+    heartbeat_seconds: float = HEARTBEAT_SECONDS
+    stream_lost_after: float = STREAM_LOST_SECONDS
     events: int = 0
     alerts: int = 0
     contained: bool = False
@@ -179,7 +302,11 @@ class Watch:
         from keyguard.watch.polls import AccountPoller
         from keyguard.watch.stream import UserDataStream, stream_for
 
-        settings = {"symbols": set(self.data.trades), "since_ms": self.data.end}
+        settings = {
+            "symbols": set(self.data.trades),
+            "since_ms": self.data.end,
+            "lost_after_seconds": self.stream_lost_after,
+        }
         stream = (
             stream_for(self.credential, self.base_url, **settings)
             if self.base_url
@@ -240,7 +367,9 @@ class Watch:
         actions_log = ActionLog()
         typer.echo(f"{_now()} containing: {', '.join(self.actions)}")
         watched = BinanceClient(self.credential, self.base_url)
-        result = contain(self.actions, watched, actions_log, self.key_label, self.guardian, self.money_left)
+        result = contain(
+            self.actions, watched, actions_log, self.key_label, self.guardian, self.money_left, self.master
+        )
         self.swept, self.swept_at = result.swept, time.monotonic()
         for action in actions_log.actions:
             mark = "" if action.ok else " (FAILED)"
@@ -253,12 +382,12 @@ class Watch:
         self.notifier.send_text(f"keyguard: delete the key {self.key_label} now", steps_text(result.steps), "critical")
 
     async def _heartbeats(self) -> None:
-        from keyguard.watch.alerts import HEARTBEAT_SECONDS
-
         since = datetime.now(UTC)
         while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS)
-            await asyncio.to_thread(self.notifier.heartbeat, self.key_label, self.events, self.alerts, since)
+            await asyncio.sleep(self.heartbeat_seconds)
+            await asyncio.to_thread(
+                self.notifier.heartbeat, self.key_label, self.events, self.alerts, since, self.heartbeat_seconds
+            )
 
 
 async def _pump(source: str, events: AsyncIterator[dict[str, Any]], queue: asyncio.Queue) -> None:

@@ -116,11 +116,19 @@ def admin_router(exchange: SandboxExchange, streams: StreamHub, live: LiveTradin
     @router.post("/stream/drop")
     async def stream_drop(request: Request, body: dict[str, Any] | None = None) -> dict[str, Any]:
         """Closes live WebSocket API connections now (close code 1001): all, or those subscribed to `key`;
-        `server_shutdown: true` sends the serverShutdown event first."""
+        `server_shutdown: true` sends the serverShutdown event first; `outage_seconds: N` refuses new connections
+        for N seconds (an outage: the handshake fails, as when Binance's WebSocket API is down)."""
         _loopback_only(request)
         body = body or {}
         api_key = key(str(body["key"])).api_key if body.get("key") else None
-        return {"dropped": streams.drop(api_key, bool(body.get("server_shutdown")))}
+        try:
+            outage = float(body.get("outage_seconds") or 0)
+        except (TypeError, ValueError):
+            raise HTTPException(400, "outage_seconds must be a number") from None
+        if outage < 0:
+            raise HTTPException(400, "outage_seconds must be 0 or more")
+        streams.refuse_for(outage)
+        return {"dropped": streams.drop(api_key, bool(body.get("server_shutdown"))), "outage_seconds": outage}
 
     @router.post("/live/bot")
     async def live_bot(body: dict[str, Any], request: Request) -> dict[str, Any]:

@@ -8,13 +8,15 @@ A connection behaves as Binance's WebSocket API docs (web-socket-api.md, "Genera
 - `userDataStream.unsubscribe` ends a subscription with `eventStreamTerminated` (user-data-stream.md);
 - the server pings every 20 s and disconnects a client that sends no pong within a minute (uvicorn's keepalive,
   set in server.py).
-`StreamHub.drop` closes live connections at once, so a client's reconnection can be tested.
+`StreamHub.drop` closes live connections at once, so a client's reconnection can be tested; `refuse_for` makes
+new connections fail at the handshake for a while (an outage), so a client's "stream lost" can be tested.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +30,7 @@ from keyguard.sandbox.gateway import Call, check_timestamp
 DAY_SECONDS = 86_400.0
 NORMAL_CLOSURE = 1000
 GOING_AWAY = 1001
+TRY_AGAIN_LATER = 1013
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,13 @@ class StreamHub:
     def __init__(self, max_connection_seconds: float = DAY_SECONDS) -> None:
         self.max_connection_seconds = max_connection_seconds
         self.connections: set[Connection] = set()
+        self.refused_until = 0.0  # time.monotonic() before which new connections are refused
+
+    def refuse_for(self, seconds: float) -> None:
+        self.refused_until = time.monotonic() + seconds if seconds > 0 else 0.0
+
+    def refusing(self) -> bool:
+        return time.monotonic() < self.refused_until
 
     def settings(self) -> dict[str, Any]:
         return {"max_connection_seconds": self.max_connection_seconds, "connections": len(self.connections)}
@@ -86,6 +96,9 @@ def _signed_payload(params: dict[str, Any]) -> bytes:
 
 
 async def user_data_stream(exchange: SandboxExchange, hub: StreamHub, websocket: WebSocket) -> None:
+    if hub.refusing():
+        await websocket.close(code=TRY_AGAIN_LATER)  # before accepting: the handshake itself fails (HTTP 403)
+        return
     await websocket.accept()
     connection = Connection(websocket, websocket.client.host if websocket.client else "127.0.0.1")
 

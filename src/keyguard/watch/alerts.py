@@ -11,8 +11,7 @@ import apprise
 
 from keyguard.watch.judge import Alert
 
-HEARTBEAT_SECONDS = 86_400
-STREAM_LOST_SECONDS = 60  # the stream down longer than this is worth a message
+DAY_SECONDS = 86_400.0
 SEVERITY_TYPES = {
     "critical": apprise.NotifyType.FAILURE,
     "warning": apprise.NotifyType.WARNING,
@@ -45,8 +44,11 @@ class Notifier:
             return True
         return bool(self._apprise.notify(body=body, title=title, notify_type=SEVERITY_TYPES[severity]))
 
-    def heartbeat(self, key_label: str, events: int, alerts: int, since: datetime) -> bool:
-        return self.send_text("keyguard: still watching", heartbeat_text(key_label, events, alerts, since))
+    def heartbeat(
+        self, key_label: str, events: int, alerts: int, since: datetime, every_seconds: float = DAY_SECONDS
+    ) -> bool:
+        text = heartbeat_text(key_label, events, alerts, since, every_seconds)
+        return self.send_text("keyguard: still watching", text)
 
     def stopped(self, key_label: str, reason: str) -> bool:
         return self.send_text("keyguard: watching stopped", stopped_text(key_label, reason), "critical")
@@ -59,10 +61,20 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def heartbeat_text(key_label: str, events: int, alerts: int, since: datetime) -> str:
+def _every(seconds: float) -> str:
+    if seconds == DAY_SECONDS:
+        return "once a day"
+    if seconds % 3600 == 0:
+        return f"every {seconds / 3600:g} hours"
+    return f"every {seconds / 60:g} minutes" if seconds % 60 == 0 else f"every {seconds:g} seconds"
+
+
+def heartbeat_text(
+    key_label: str, events: int, alerts: int, since: datetime, every_seconds: float = DAY_SECONDS
+) -> str:
     return (
         f"keyguard is watching the key {key_label}: {events} events and {alerts} alerts since {_utc(since)}. "
-        "This message comes once a day; if it stops coming, the watch has stopped."
+        f"This message comes {_every(every_seconds)}; if it stops coming, the watch has stopped."
     )
 
 

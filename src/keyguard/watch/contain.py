@@ -5,6 +5,8 @@ time (incident/actions.py):
 - sweep-to-funding: every free spot balance moved to the Funding wallet (POST /sapi/v1/asset/transfer, type
   MAIN_FUNDING) with a *guardian key* that has only the universal-transfer permission and an IP whitelist: a spot
   trading key cannot trade funds held there, so a thief holding it is left with nothing to trade.
+- lock-sub-account: a sub-account's key made usable from nowhere by the master account's key (its IP list set to
+  a documentation address, incident/contain.py's lock), last: the watched key itself cancels its orders first.
 
 Then the deletion steps, as `keyguard incident` shows them (incident/contain.py's text), to push in the alert.
 """
@@ -22,11 +24,12 @@ from keyguard.incident.contain import (
     ORDERS_WAIT_SECONDS,
     cancel_open_orders,
     list_open_orders,
+    lock_sub_account_key,
 )
 from keyguard.incident.detect import USD_QUOTES
 from keyguard.posture.verify import MOVING_FIELDS, TRADING_FIELDS
 
-ACTIONS = ("cancel-orders", "sweep-to-funding")
+ACTIONS = ("cancel-orders", "sweep-to-funding", "lock-sub-account")
 SWEEP_TYPE = "MAIN_FUNDING"
 GUARDIAN_NEEDS = "permitsUniversalTransfer"
 
@@ -35,9 +38,18 @@ class ContainError(ValueError):
     """An action asked for that cannot run as given (an unknown name, a sweep without a guardian key)."""
 
 
+@dataclass(frozen=True)
+class Master:
+    """The master account's key and the sub-account whose watched key it can lock."""
+
+    client: BinanceClient
+    sub_account_email: str
+
+
 @dataclass
 class Contained:
     cancelled: dict[str, int] = field(default_factory=dict)  # symbol -> orders cancelled
+    locked: bool = False  # the sub-account key is usable from nowhere
     swept: dict[str, str] = field(default_factory=dict)  # asset -> amount moved to Funding
     not_swept: dict[str, str] = field(default_factory=dict)  # asset -> why it stayed in spot
     steps: list[str] = field(default_factory=list)  # what only the person can do now, in order
@@ -51,6 +63,28 @@ def parse_actions(text: str) -> list[str]:
     if unknown:
         raise ContainError(f"unknown containment action {', '.join(unknown)} (known: {', '.join(ACTIONS)})")
     return [action for action in ACTIONS if action in asked]
+
+
+def needs_of(actions: list[str], guardian: BinanceClient | None, master: Master | None) -> None:
+    """Raises ContainError when an action lacks the key it runs with."""
+    if "sweep-to-funding" in actions and guardian is None:
+        raise ContainError("sweep-to-funding needs a guardian key (--guardian-key LABEL)")
+    if "lock-sub-account" in actions and master is None:
+        raise ContainError(
+            "lock-sub-account needs the master account's key and the sub-account (--master-key LABEL "
+            "--sub-account EMAIL)"
+        )
+
+
+def master_problems(master: Master, watched_api_key: str) -> list[str]:
+    """What keeps the master key from locking the watched key: it must read the sub-account's key's IP list."""
+    params = {"email": master.sub_account_email, "subAccountApiKey": watched_api_key}
+    try:
+        master.client.call("sapi_get_sub_account_subaccountapi_iprestriction", params)
+    except ExchangeError as error:
+        text = str(error).replace(watched_api_key, "the watched key")
+        return [f"it cannot manage the watched key of {master.sub_account_email}: {text}"]
+    return []
 
 
 def guardian_problems(guardian: BinanceClient) -> list[str]:
@@ -132,17 +166,19 @@ def contain(
     key_label: str,
     guardian: BinanceClient | None = None,
     money_left: bool = False,
+    master: Master | None = None,
 ) -> Contained:
     """Runs the chosen actions (parse_actions' order) and prepares the deletion steps. `money_left`: an alert
     said money left the account (the steps then include disabling it)."""
-    if "sweep-to-funding" in actions and guardian is None:
-        raise ContainError("sweep-to-funding needs a guardian key (--guardian-key LABEL)")
+    needs_of(actions, guardian, master)
     result = Contained()
     orders_left_open = False
     if "cancel-orders" in actions:
         result.cancelled, orders_left_open = cancel_orders(watched, log)
     if "sweep-to-funding" in actions and guardian is not None:
         result.swept, result.not_swept = sweep_to_funding(guardian, log)
+    if "lock-sub-account" in actions and master is not None:
+        result.locked = lock_sub_account_key(master.client, master.sub_account_email, watched.credential.api_key, log)
     result.steps = deletion_steps(key_label, money_left, orders_left_open)
     log.record("guide deletion", f"steps pushed to delete the key {key_label} in API Management")
     return result
