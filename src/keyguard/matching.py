@@ -18,12 +18,21 @@ from keyguard.detect.evidence import kind_where_loaded
 from keyguard.model import Blob, Match, Provenance, Skipped
 from keyguard.sources.archives import Member, iter_archive
 from keyguard.sources.chat import MAX_CHAT_FILE_BYTES, chat_platform, iter_messages
+from keyguard.sources.images import (
+    CleanCache,
+    NotReadable,
+    content_digest,
+    decode,
+    image_format,
+    inventory_fingerprints,
+)
 from keyguard.sources.reading import ARCHIVE, CHUNK_BYTES, NotText, iter_chunks, kind_of_binary, text_chunks
 
 CHAT_ERRORS = (ValueError, TypeError, AttributeError, KeyError)
 NEIGHBOURS_READ = 40  # files beside a blob read for a mention of Binance, at most
 NEIGHBOUR_BYTES = 1 << 20  # of each, at most
 BINANCE = b"binance"
+MAX_IMAGE_BYTES = 64 << 20  # larger images are not read whole (nor as text)
 
 
 def neighbours_name_binance(directory: str, itself: str = "") -> str | None:
@@ -96,6 +105,8 @@ class Matcher:
         self.chat: Detector = chat_detector(include_examples, engine)
         self._directory: str | None = None  # the folder of the file being matched, for its neighbours
         self._name = ""
+        self._cache = CleanCache()
+        self._known: frozenset[str] | None = None  # the inventory's fingerprints, read at the first image value
 
     def match(self, blob: Blob, tally: Tally) -> None:
         """Adds the blob's hits (and those of its members) to `tally`; never raises for bad content."""
@@ -118,7 +129,7 @@ class Matcher:
             return
         if blob.data is None:
             assert blob.file is not None
-            if blob.size > CHUNK_BYTES:  # read in pieces, never whole
+            if blob.size > CHUNK_BYTES and not self._large_image(blob.file, blob.size):  # in pieces, never whole
                 with open(blob.file, "rb", buffering=0) as stream:
                     self._match_stream(stream, blob.provenance, blob.size, tally)
                 return
@@ -128,6 +139,12 @@ class Matcher:
         if blob.provenance.kind == "file" and not blob.provenance.local_only:
             tally.contents[git_blob_id(blob.data)] = blob.provenance.path
         self._match_data(blob.data, blob.provenance, blob.provenance.path, tally)
+
+    def _large_image(self, path: str, size: int) -> bool:
+        if not self.images or size > MAX_IMAGE_BYTES:
+            return False
+        with open(path, "rb") as handle:
+            return image_format(handle.read(32)) is not None
 
     def _match_stream(self, stream: BinaryIO, provenance: Provenance, size: int | None, tally: Tally) -> None:
         try:
@@ -146,7 +163,7 @@ class Matcher:
         if kind_of_binary(data[:512]) == ARCHIVE:
             self._expand_archive(io.BytesIO(data), provenance, root, tally)
             return
-        if self._match_chat(data, provenance, root, tally):
+        if self._match_image(data, provenance, root, tally) or self._match_chat(data, provenance, root, tally):
             return
         matches = self._settle(self.files.scan_file(text_chunks(data), provenance.path))
         tally.hits += [Hit(root, provenance, m) for m in matches]
@@ -196,12 +213,43 @@ class Matcher:
                 continue  # binary members are routine inside archives
 
     def _match_member(self, item: Member, provenance: Provenance, root: str, tally: Tally) -> None:
-        if self._match_chat(item.data, provenance, root, tally):
+        if self._match_image(item.data, provenance, root, tally) or self._match_chat(
+            item.data, provenance, root, tally
+        ):
             return
         matches = [m for m in self.files.scan_file(text_chunks(item.data), provenance.path) if not m.pending]
         tally.hits += [Hit(root, provenance, m) for m in matches]
         tally.bytes_scanned += len(item.data)
         tally.files_scanned += 1
+
+    def _match_image(self, data: bytes, provenance: Provenance, root: str, tally: Tally) -> bool:
+        """An image's text read (OCR) and matched; False when the data is no image or images are not read."""
+        if not self.images or image_format(data[:32]) is None:
+            return False
+        # deferred: numpy and the OCR engine are loaded only when a scan meets an image
+        from keyguard.detect.ocr import ocr_version, read_lines
+        from keyguard.detect.screen import ocr_matches, screen_of
+
+        tally.bytes_scanned += len(data)
+        tally.files_scanned += 1
+        digest, version = content_digest(data), ocr_version()
+        if self._cache.is_clean(digest, version):
+            return True
+        try:
+            screen = screen_of(read_lines(decode(data)))
+        except NotReadable as reason:
+            if provenance.kind == "file" and "too small" not in str(reason):  # icons are routine
+                tally.skipped.append(Skipped(provenance.path, str(reason)))
+            return True
+        if not screen.tokens and not screen.pem:
+            self._cache.mark_clean(digest, version)
+            return True
+        if self._known is None and screen.tokens:
+            self._known = inventory_fingerprints()
+        found = self.chat.scan_file([Chunk(screen.text)], provenance.path)
+        matches = self._settle(ocr_matches(found, screen, self._known or frozenset()))
+        tally.hits += [Hit(root, provenance, m) for m in matches]
+        return True
 
     def _match_chat(self, data: bytes, provenance: Provenance, root: str, tally: Tally) -> bool:
         """A chat export scanned message by message; False when the data is not one."""

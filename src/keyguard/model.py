@@ -113,10 +113,17 @@ class Match:
     reasons: tuple[str, ...] = ()  # the evidence that it is a Binance credential
     pending: bool = False  # short of evidence unless something beside its blob names Binance
     value: bytes | None = field(default=None, repr=False, compare=False)  # in memory only
+    ocr: bool = False  # read in an image
+    ocr_reading: str | None = None  # what OCR read, redacted (first and last 4)
+    ocr_confidence: float | None = None  # the recogniser's mean confidence over the value's characters
+    # in memory only: each character's alternatives [(char, probability), ...] and its width, for exact reading
+    ocr_glyphs: tuple[Any, ...] | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        del data["value"], data["offset"], data["pending"]
+        del data["value"], data["offset"], data["pending"], data["ocr_glyphs"]
+        if not self.ocr:
+            del data["ocr"], data["ocr_reading"], data["ocr_confidence"]
         return data
 
 
@@ -141,10 +148,15 @@ class Location:
     encoding: str | None = None
     message: str | None = None
     offset: int = field(default=0, repr=False)  # byte offset in its blob: not rendered
+    ocr: bool = False  # read in an image; the three OCR fields are written only then
+    ocr_reading: str | None = None  # what OCR read, redacted (first and last 4)
+    ocr_confidence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         del data["offset"]
+        if not self.ocr:
+            del data["ocr"], data["ocr_reading"], data["ocr_confidence"]
         return data
 
 
@@ -177,6 +189,9 @@ FINDING_FIELDS = (
     "permissions",
     "reasons",
 )
+
+# Written after them for a finding first seen in an image.
+OCR_FIELDS = ("ocr", "ocr_reading", "ocr_confidence")
 
 
 @dataclass(frozen=True)
@@ -233,6 +248,7 @@ class Finding:
         }
         own["rule_id"] = first["rule_id"] or self.rule_id
         data = {name: own[name] if name in own else first[name] for name in FINDING_FIELDS}
+        data.update({name: first[name] for name in OCR_FIELDS if name in first})
         data["locations"] = [loc.to_dict() for loc in self.locations]
         return data
 

@@ -6,8 +6,9 @@ import os
 from collections import defaultdict
 from dataclasses import replace
 
+from keyguard.detect.confusables import exact_match, resolve
 from keyguard.matching import Hit
-from keyguard.model import Finding, Location, Match, Provenance, most_severe, raised
+from keyguard.model import Finding, Location, Match, Provenance, most_severe, raised, secret_sha256
 from keyguard.sources import history
 
 Placed = tuple[Match, Location]
@@ -30,6 +31,9 @@ def place(hit: Hit) -> Placed:
         encoding=match.encoding,
         message=where.message,
         offset=match.offset,
+        ocr=match.ocr,
+        ocr_reading=match.ocr_reading,
+        ocr_confidence=match.ocr_confidence,
     )
     return match, location
 
@@ -101,8 +105,35 @@ def _order(location: Location) -> tuple:
     return (location.source not in WORK_TREE_SOURCES, location.commit_date or "", location.path, location.offset)
 
 
+def resolve_images(placed: list[Placed]) -> list[Placed]:
+    """Values read in images made exact where the same credential was found as text in this scan: the
+    spellings OCR allows are hashed against the fingerprints of the values found as text (bounded), and a
+    match takes the text's value; partners pointing at the old reading follow."""
+    known = {match.secret_sha256: match.value for match, _ in placed if not match.ocr and match.value}
+    renamed: dict[str, str] = {}
+    for match, _ in placed:
+        if match.ocr and match.ocr_glyphs and match.secret_sha256 not in known and match.secret_sha256 not in renamed:
+            exact = resolve(match.ocr_glyphs, known)
+            if exact is not None:
+                renamed[match.secret_sha256] = secret_sha256(exact.encode())
+    if not renamed:
+        return placed
+    why = "the same value was found as text in this scan"
+    exact_placed = []
+    for match, location in placed:
+        if match.secret_sha256 in renamed:
+            value = known[renamed[match.secret_sha256]]
+            assert value is not None
+            match = exact_match(match, value, why)
+        if match.paired_with in renamed:
+            match = replace(match, paired_with=renamed[match.paired_with])
+        exact_placed.append((match, location))
+    return exact_placed
+
+
 def group(placed: list[Placed], keep_values: bool) -> list[Finding]:
     """One finding per secret value, its locations in order: the work tree first, then history by date."""
+    placed = resolve_images(placed)
     by_secret: dict[str, list[Placed]] = defaultdict(list)
     for match, location in placed:
         by_secret[match.secret_sha256].append((match, location))

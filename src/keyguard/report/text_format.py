@@ -99,6 +99,8 @@ def _place(path: str, locations: list[Location]) -> str:
         where += ", history only)" if not any(loc.in_head for loc in locations) else ")"
     if first.encoding:
         where += f" ({first.encoding})"
+    if first.ocr:
+        where += f" (in an image: read as {first.ocr_reading}, OCR confidence {first.ocr_confidence or 0:.2f})"
     return where
 
 
@@ -121,6 +123,9 @@ def _next_step(credential: Credential) -> str:
         return "next: delete it in Binance API Management, then `keyguard incident`"
     files = sorted({loc.path.split("!")[0] for loc in credential.locations if loc.source == "file"})
     target = files[0] if len(files) == 1 else "."
+    if all(loc.ocr for loc in credential.locations):
+        image = target if len(files) == 1 else "IMAGE"
+        return f"next: `keyguard redact {image} -o SAFE` before sharing it, then rotate the key (it was on screen)"
     return f"next: `keyguard migrate {target}` (into the vault, out of the file)"
 
 

@@ -1,0 +1,158 @@
+"""Reading a 64-character value exactly from what OCR saw: the likely spellings, most likely first.
+
+OCR confuses O/0, l/1/I, Z/z/2, W/w, S/5 and reads a doubled letter once. Each character read keeps its
+alternatives with their probabilities (from the recogniser) and its width (a doubled letter read once is
+about twice as wide as its neighbours). `spellings` enumerates 64-character strings in increasing cost:
+the alternatives' log-probabilities, look-alikes the recogniser did not offer at a fixed cost, doubled
+or spurious characters. `resolve` hashes them, a bounded number, against known fingerprints (SHA-256),
+so a value is read exactly when the same credential is known from elsewhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import math
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import replace
+
+from keyguard.model import Match, redact, secret_sha256
+
+LENGTH = 64
+# a look-alike the recogniser did not offer costs as much as an alternative at probability e^-4 (2 %)
+LOOKALIKE_COST = 4.0
+DOUBLED_COST = 1.0  # per doubled letter restored, plus how far the glyph is from twice the usual width
+SPURIOUS_COST = 1.5  # per character dropped, plus its own certainty
+BUDGET = 60_000  # spellings hashed at most per value (about 0.1 s)
+MIN_PROBABILITY = 1e-4
+
+_GROUPS = ("O0oQD", "Il1i", "Zz2", "Ww", "Ss5", "Cc", "Vv", "Xx", "Kk", "Uu", "Pp", "Jj", "B8", "G6", "g9q", "Yy")
+LOOKALIKES = {c: "".join(x for g in _GROUPS if c in g for x in g if x != c) for g in _GROUPS for c in g}
+# punctuation OCR may read instead of a letter or digit inside a value
+PUNCTUATION = {"|": "lI1", "]": "J", "[": "I", "!": "l1", "$": "S", "(": "C", "{": "C", "}": "J", "/": "l"}
+
+Alternatives = tuple[tuple[str, float], ...]
+Glyph = tuple[Alternatives, float]  # alternatives (best first) and the width in pixels
+
+
+def is_value_char(alternatives: Alternatives, least: float = 0.05) -> bool:
+    """Whether a character read could be a letter or digit of a value."""
+    best = alternatives[0][0]
+    if best.isascii() and best.isalnum():
+        return True
+    return best in PUNCTUATION or any(c.isascii() and c.isalnum() and p >= least for c, p in alternatives[1:])
+
+
+def _options(alternatives: Alternatives) -> list[tuple[float, str]]:
+    """(cost, character) for one position: letters and digits only, cheapest first."""
+    offered = [(c, p) for c, p in alternatives if len(c) == 1 and c.isascii() and c.isalnum()]
+    offered += [(c, alternatives[0][1] * 0.5) for c in PUNCTUATION.get(alternatives[0][0], "")]
+    if not offered:
+        return []
+    top = max(p for _, p in offered)
+    costs: dict[str, float] = {}
+    for c, p in offered:
+        cost = -math.log(max(p, MIN_PROBABILITY) / top)
+        costs[c] = min(costs.get(c, cost), cost)
+    for c in list(costs):
+        for alike in LOOKALIKES.get(c, ""):
+            costs.setdefault(alike, costs[c] + LOOKALIKE_COST)
+    return sorted((cost, c) for c, cost in costs.items())
+
+
+def _variants(glyphs: Sequence[Glyph]) -> Iterator[tuple[float, list[list[tuple[float, str]]]]]:
+    """(cost, options per position) for each way to make `glyphs` 64 long: as read, a letter doubled, one
+    dropped. At most two changes."""
+    options = [_options(alternatives) for alternatives, _ in glyphs]
+    if any(not o for o in options):
+        return
+    missing = LENGTH - len(glyphs)
+    if missing == 0:
+        yield 0.0, options
+        return
+    widths = sorted(width for _, width in glyphs)
+    usual = widths[len(widths) // 2] or 1.0
+    if 0 < missing <= 2:
+        costs = [DOUBLED_COST + abs(2.0 - width / usual) for _, width in glyphs]
+        ranked = sorted(range(len(glyphs)), key=costs.__getitem__)
+        picks = [(i,) for i in ranked] if missing == 1 else [(i, j) for i in ranked[:16] for j in ranked[:16] if i < j]
+        for pick in picks:
+            doubled = list(options)
+            for i in sorted(pick, reverse=True):
+                doubled.insert(i, options[i])
+            yield sum(costs[i] for i in pick), doubled
+    elif -2 <= missing < 0:
+        costs = [SPURIOUS_COST + 4.0 * alternatives[0][1] for alternatives, _ in glyphs]
+        ranked = sorted(range(len(glyphs)), key=costs.__getitem__)[:12]
+        picks = [(i,) for i in ranked] if missing == -1 else [(i, j) for i in ranked for j in ranked if i < j]
+        for pick in picks:
+            yield sum(costs[i] for i in pick), [o for i, o in enumerate(options) if i not in pick]
+
+
+def best_reading(glyphs: Sequence[Glyph]) -> str | None:
+    """The most likely 64-character spelling, or None when the value cannot be made 64 long."""
+    return next(spellings(glyphs, 1), None)
+
+
+def spellings(glyphs: Sequence[Glyph], budget: int = BUDGET) -> Iterator[str]:
+    """Distinct 64-character spellings in increasing cost, `budget` at most.
+
+    Per variant, each change is an item (position, alternative) costing the difference to the position's
+    best; sets of items, at most one a position, are enumerated in increasing total cost by the classic
+    extend-or-replace-the-last scheme over items sorted by cost (each set has one parent).
+    """
+    heap: list[tuple[float, int, int, tuple[int, ...]]] = []
+    variants = []
+    for number, (cost, options) in enumerate(_variants(glyphs)):
+        items = sorted((o[k][0] - o[0][0], p, k) for p, o in enumerate(options) for k in range(1, len(o)))
+        variants.append((options, items))
+        heapq.heappush(heap, (cost, number, -1, ()))
+    seen: set[str] = set()
+    while heap and len(seen) < budget:
+        cost, number, last, chosen = heapq.heappop(heap)
+        options, items = variants[number]
+        text = [o[0][1] for o in options]
+        for item in chosen:
+            _, position, k = items[item]
+            text[position] = options[position][k][1]
+        spelled = "".join(text)
+        if spelled not in seen:
+            seen.add(spelled)
+            yield spelled
+        used = {items[i][1] for i in chosen[:-1]}
+        base = cost - (items[last][0] if last >= 0 else 0.0)
+        nxt = _next_free(items, last + 1, used | ({items[last][1]} if last >= 0 else set()))
+        if nxt is not None:  # extend with the next item
+            heapq.heappush(heap, (cost + items[nxt][0], number, nxt, (*chosen, nxt)))
+        if last >= 0:  # replace the last item with the next one that fits
+            swap = _next_free(items, last + 1, used)
+            if swap is not None:
+                heapq.heappush(heap, (base + items[swap][0], number, swap, (*chosen[:-1], swap)))
+
+
+def _next_free(items: list[tuple[float, int, int]], start: int, used: set[int]) -> int | None:
+    for index in range(start, len(items)):
+        if items[index][1] not in used:
+            return index
+    return None
+
+
+def resolve(glyphs: Sequence[Glyph], known: Collection[str], budget: int = BUDGET) -> str | None:
+    """The spelling whose SHA-256 is among `known` (hex digests), or None within the budget."""
+    if not known:
+        return None
+    for spelled in spellings(glyphs, budget):
+        if hashlib.sha256(spelled.encode()).hexdigest() in known:
+            return spelled
+    return None
+
+
+def exact_match(match: Match, value: bytes, why: str) -> Match:
+    """The match carrying the value it was read as exactly: its fingerprint, redacted form and value."""
+    return replace(
+        match,
+        secret_sha256=secret_sha256(value),
+        redacted=redact(value),
+        value=value,
+        reasons=(*match.reasons, f"read exactly: {why}"),
+    )

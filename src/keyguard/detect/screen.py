@@ -1,0 +1,185 @@
+"""The text of a screenshot as the detector reads it, and the values in it as OCR saw them.
+
+OCR lines on the same row are joined left to right, rows top to bottom. A run of letters and digits that
+is 62 to 66 characters long (a 64-character value with a letter dropped or added; parts split by one
+space joined) is a value: the text holds its most likely 64-character spelling, and the `Token` keeps
+everything OCR saw of it (alternatives, widths, box) to read it exactly later. `label_kind` names a
+value by the words around it on the screen ("API Key", "Secret Key", `api_secret =`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, replace
+
+from keyguard.detect.confusables import LENGTH, Glyph, best_reading, exact_match, is_value_char, resolve
+from keyguard.detect.ocr import Line
+from keyguard.detect.pairing import pair_indices
+from keyguard.model import Match, redact
+
+SHORTEST, LONGEST = LENGTH - 2, LENGTH + 2
+ROW_OVERLAP = 0.5  # of a line's height: lines whose middles are closer are on one row
+LABEL_CHARS = 48  # characters before a value on its row in which its label is looked for
+LABEL_ROWS = 2  # rows above a value (holding no value) in which its label is looked for
+_LABEL = re.compile(
+    r"(?i)(?P<secret>secret(?:[ _.-]?key)?|private(?:[ _.-]?key)?|priv[_ .-]?key)"
+    r"|(?P<key>api[ _.-]?key|access[ _.-]?key|public|\bkey\b|apikey)"
+)
+READ_IN_IMAGE = "read in an image (OCR)"
+_PEM = re.compile(r"(?i)PRIVATE\s*KEY|BEGIN\s+[A-Z ]*KEY")
+
+
+@dataclass(frozen=True)
+class Token:
+    """A value on the screen: where its spelling sits in the text, and what OCR saw of it."""
+
+    row: int  # 1-based row of the text
+    column: int  # 1-based column (characters) where the spelling starts
+    spelling: str  # the most likely 64 characters
+    reading: str  # as OCR read it (letters and digits)
+    glyphs: tuple[Glyph, ...]
+    box: tuple[int, int, int, int]  # in image pixels
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Screen:
+    rows: tuple[str, ...]
+    tokens: tuple[Token, ...]
+    pem: bool  # private-key armour is on the screen
+
+    @property
+    def text(self) -> bytes:
+        return "\n".join(self.rows).encode("utf-8", "replace")
+
+    def token_at(self, row: int, column: int) -> Token | None:
+        return next((t for t in self.tokens if t.row == row and t.column == column), None)
+
+
+def _runs(line: Line) -> list[tuple[int, int]]:
+    """(start, end) glyph indices of the runs that may be values, parts split by one space joined."""
+    runs: list[tuple[int, int]] = []
+    start = None
+    for i, glyph in enumerate((*line.glyphs, None)):
+        inside = glyph is not None and glyph.char != " " and is_value_char(glyph.alternatives)
+        if inside and start is None:
+            start = i
+        elif not inside and start is not None:
+            runs.append((start, i))
+            start = None
+    joined: list[tuple[int, int]] = []
+    for run in runs:
+        if joined and run[0] == joined[-1][1] + 1 and line.glyphs[joined[-1][1]].char == " ":
+            before = joined[-1]
+            if before[1] - before[0] < SHORTEST and SHORTEST <= run[1] - before[0] - 1 <= LONGEST:
+                joined[-1] = (before[0], run[1])
+                continue
+        joined.append(run)
+    return [(a, b) for a, b in joined if SHORTEST <= b - a - _spaces(line, a, b) <= LONGEST]
+
+
+def _spaces(line: Line, start: int, end: int) -> int:
+    return sum(1 for glyph in line.glyphs[start:end] if glyph.char == " ")
+
+
+def _rows(lines: list[Line]) -> list[list[Line]]:
+    rows: list[list[Line]] = []
+    for line in sorted(lines, key=lambda item: (item.box[1] + item.box[3]) / 2):
+        middle = (line.box[1] + line.box[3]) / 2
+        if rows:
+            first = rows[-1][0]
+            if abs(middle - (first.box[1] + first.box[3]) / 2) <= ROW_OVERLAP * (first.box[3] - first.box[1]):
+                rows[-1].append(line)
+                continue
+        rows.append([line])
+    return [sorted(row, key=lambda item: item.box[0]) for row in rows]
+
+
+def screen_of(lines: list[Line]) -> Screen:
+    """The screen's text and its values."""
+    rows: list[str] = []
+    tokens: list[Token] = []
+    for number, row in enumerate(_rows(lines), 1):
+        text = ""
+        for line in row:
+            if text:
+                text += "  "
+            at = 0
+            for start, end in _runs(line):
+                glyphs = [g for g in line.glyphs[start:end] if g.char != " "]
+                shaped = tuple((g.alternatives, g.x1 - g.x0) for g in glyphs)
+                spelling = best_reading(shaped)
+                if spelling is None:
+                    continue
+                text += "".join(g.char for g in line.glyphs[at:start])
+                box = (round(glyphs[0].x0), line.box[1], round(glyphs[-1].x1), line.box[3])
+                confidence = round(sum(g.probability for g in glyphs) / len(glyphs), 3)
+                reading = "".join(g.char for g in glyphs)
+                tokens.append(Token(number, len(text) + 1, spelling, reading, shaped, box, confidence))
+                text += spelling
+                at = end
+            text += "".join(g.char for g in line.glyphs[at:])
+        rows.append(text)
+    pem = any(_PEM.search(row) for row in rows)
+    return Screen(tuple(rows), tuple(tokens), pem)
+
+
+def label_kind(screen: Screen, token: Token) -> str | None:
+    """api_key or secret as the words before the value name it (on its row, else on the rows above that
+    hold no value), or None."""
+    before = screen.rows[token.row - 1][: token.column - 1][-LABEL_CHARS:]
+    places = [before]
+    for row in range(token.row - 1, max(0, token.row - 1 - LABEL_ROWS), -1):
+        if any(t.row == row for t in screen.tokens):
+            break
+        places.append(screen.rows[row - 1])
+    for text in places:
+        found = list(_LABEL.finditer(text))
+        if found:
+            return "secret" if found[-1].group("secret") else "api_key"
+    return None
+
+
+def ocr_matches(found: list[Match], screen: Screen, known: Collection[str]) -> list[Match]:
+    """The detector's matches in a screen's text as findings in the image, paired again by the kinds their
+    labels gave them (a secret under "Secret Key" pairs with the key above it)."""
+    matches = [ocr_match(match, screen, known) for match in found]
+    if [m.kind for m in matches] == [m.kind for m in found]:
+        return matches
+    partners = pair_indices(matches)
+    paired = []
+    for index, match in enumerate(matches):
+        partner = matches[partners[index]].secret_sha256 if index in partners else None
+        severity = match.severity
+        if not match.example and match.kind != "private_key":
+            severity = "critical" if partner else "medium" if match.kind == "api_key" else "high"
+        paired.append(replace(match, paired_with=partner, severity=severity))
+    return paired
+
+
+def ocr_match(match: Match, screen: Screen, known: Collection[str]) -> Match:
+    """A match in a screen's text as a finding in the image: what OCR read (redacted), its confidence, the
+    kind its label gives, and the exact value when one of the `known` fingerprints is among its spellings."""
+    token = screen.token_at(match.line, match.column)
+    if token is None:  # not a value OCR read as one (a private key's text): kept as the detector saw it
+        return replace(match, ocr=True, reasons=(*match.reasons, READ_IN_IMAGE))
+    kind = label_kind(screen, token) if match.kind != "private_key" else None
+    reasons = (*match.reasons, READ_IN_IMAGE)
+    found = replace(
+        match,
+        kind=kind or match.kind,
+        ocr=True,
+        ocr_reading=redact(token.reading.encode()),
+        ocr_confidence=token.confidence,
+        ocr_glyphs=token.glyphs,
+        reasons=(*reasons, f"labelled {token_label(kind)} on the screen") if kind else reasons,
+    )
+    exact = resolve(token.glyphs, known) if match.secret_sha256 not in known else token.spelling
+    if exact is None:
+        return found
+    return exact_match(found, exact.encode(), "its fingerprint is in the inventory")
+
+
+def token_label(kind: str) -> str:
+    return "as a secret" if kind == "secret" else "as an API key"
