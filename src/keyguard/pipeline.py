@@ -13,8 +13,13 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
+from pathlib import Path
 from typing import Any, BinaryIO
 
+from keyguard.cluster.org import OrgScan, RepoProgress, scan_repositories
+from keyguard.cluster.runner import DaskRunner, LocalRunner, Runner
+from keyguard.cluster.state import ScannedBlobs, fingerprint
+from keyguard.cluster.tasks import TaskSettings
 from keyguard.matching import Hit, Matcher, Tally
 from keyguard.model import ScanResult, Skipped
 from keyguard.placing import Placed, annotate_work_tree, attribute, group, place, rehome
@@ -24,8 +29,10 @@ from keyguard.sources.filesystem import display_path
 from keyguard.sources.git_history import HistorySource, is_bare_repository, is_repository_root
 from keyguard.sources.gitrepo import GitError, work_tree_root
 from keyguard.sources.history import UnknownRevision, repository_problems
+from keyguard.sources.repos import repository
 from keyguard.sources.staged import StagedSource
 from keyguard.sources.stream import STDIN, StreamSource
+from keyguard.work import match_unit
 
 # Below this much work a process pool costs more than it saves.
 PARALLEL_MIN_WEIGHT = 8 * 1024 * 1024
@@ -52,21 +59,7 @@ class ScanOptions:
     repos: list[str] = field(default_factory=list)  # --repos: local paths or git URLs, one a line of a file
     scheduler: str | None = None  # --scheduler: a Dask scheduler's address; None: the local pool
     since_last: bool = False  # --since-last: only objects not scanned in the previous run
-
-
-def _work(source: Source, unit: list[Any], include_examples: bool, engine: str, images: bool = True) -> Tally:
-    """One unit of a source, read and matched (in a worker process, or here)."""
-    matcher = Matcher(include_examples, engine, images)
-    tally = Tally()
-    try:
-        for item in source.blobs(unit):
-            if isinstance(item, Skipped):
-                tally.skipped.append(item)
-            else:
-                matcher.match(item, tally)
-    except Exception as error:  # the source itself failed (git died): said, and the scan goes on
-        tally.skipped.append(Skipped(f"{len(unit)} inputs", f"unread: {type(error).__name__}: {error}"))
-    return tally
+    slice_blobs: int = 5000  # --repos: a repository with more new blobs is split into tasks of this many
 
 
 class Workers:
@@ -80,7 +73,7 @@ class Workers:
         self.used = 1
         self._pool: ProcessPoolExecutor | None = None
 
-    def _pool_for(self) -> ProcessPoolExecutor:
+    def pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=get_context("fork"))
             self.used = self.jobs
@@ -114,13 +107,15 @@ class Workers:
         if not parallel:
             for unit in every_unit:
                 total += source.weight(unit)
-                record(unit, _work(source, unit, self.include_examples, self.engine, self.images))
+                record(unit, match_unit(source, unit, self.include_examples, self.engine, self.images))
             return
-        pool = self._pool_for()
+        pool = self.pool()
         submitted: list[tuple[list[Any], Future[Tally]]] = []
         for unit in every_unit:  # handed out while the source is still listing
             total += source.weight(unit)
-            submitted.append((unit, pool.submit(_work, source, unit, self.include_examples, self.engine, self.images)))
+            submitted.append(
+                (unit, pool.submit(match_unit, source, unit, self.include_examples, self.engine, self.images))
+            )
         for unit, future in submitted:
             record(unit, future.result())
 
@@ -162,13 +157,38 @@ def _histories(
     return attributed, stats, (blobs_read, read)
 
 
-def scan(options: ScanOptions, progress: Progress | None = None) -> ScanResult:
-    """Scans what `options` names. Raises GitError for --staged outside a repository or an unknown --since."""
+def _repositories(options: ScanOptions, workers: Workers, progress: RepoProgress | None) -> OrgScan:
+    """The --repos list's histories, as tasks on the Dask scheduler or the local pool."""
+    settings = TaskSettings(
+        include_examples=options.include_examples,
+        engine=options.engine,
+        images=options.images,
+        exclude=tuple(options.exclude),
+        include_deps=options.include_deps,
+        keep_values=options.keep_values or options.verify,
+        slice_blobs=options.slice_blobs,
+        record=options.since_last,
+    )
+    state = ScannedBlobs(fingerprint(options.include_examples, options.images)) if options.since_last else None
+    runner: Runner = DaskRunner(options.scheduler) if options.scheduler else LocalRunner(workers.pool(), workers.jobs)
+    try:
+        repos = [repository(entry, Path.cwd()) for entry in options.repos]
+        return scan_repositories(repos, settings, runner, state, progress)
+    finally:
+        runner.close()
+
+
+def scan(
+    options: ScanOptions, progress: Progress | None = None, repo_progress: RepoProgress | None = None
+) -> ScanResult:
+    """Scans what `options` names. Raises GitError for --staged outside a repository or an unknown --since,
+    ClusterError when the --scheduler cannot be used."""
     started = time.perf_counter()
     # compiled once, inherited by forked workers
     matcher = Matcher(options.include_examples, options.engine, options.images)
     workers = Workers(options)
     tally = Tally()
+    org: OrgScan | None = None
     try:
         if options.staged:
             root = work_tree_root(os.getcwd())
@@ -184,8 +204,12 @@ def scan(options: ScanOptions, progress: Progress | None = None) -> ScanResult:
         attributed, histories, (history_blobs, history_bytes) = _histories(
             options, workers, tally, placed, tally.skipped
         )
+        org = _repositories(options, workers, repo_progress) if options.repos else None
     finally:
         workers.close()
+    if org is not None:
+        attributed += org.placed
+        tally.add(org.tally)
     findings = group(annotate_work_tree(placed, attributed) + attributed, options.keep_values or options.verify)
     verified_pairs = 0
     if options.verify:
@@ -207,4 +231,8 @@ def scan(options: ScanOptions, progress: Progress | None = None) -> ScanResult:
         "history": histories,
         "verified_pairs": verified_pairs,
     }
+    if org is not None:
+        stats["jobs"] = org.cluster["workers"] if options.scheduler else workers.used
+        stats["repositories"] = org.repositories
+        stats["cluster"] = org.cluster
     return ScanResult(findings, tally.skipped, stats)

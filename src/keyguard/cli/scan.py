@@ -10,8 +10,16 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
+from keyguard.cluster.runner import ClusterError
 from keyguard.config import ConfigError, load_settings
 from keyguard.model import ScanResult
 from keyguard.pipeline import ScanOptions, scan
@@ -21,6 +29,7 @@ from keyguard.report.json_format import JsonReporter
 from keyguard.report.sarif_format import SarifReporter
 from keyguard.report.text_format import TextReporter
 from keyguard.sources.gitrepo import GitError
+from keyguard.sources.repos import read_repo_list
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 PROGRESS_MIN_BYTES = 50 * 1024 * 1024
@@ -43,9 +52,26 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(EXIT_ERROR)
 
 
+def _run_with_repo_progress(options: ScanOptions) -> ScanResult:
+    """A bar of repositories done, moved as each repository's last task comes back."""
+    where = f"on {options.scheduler}" if options.scheduler else "on the local pool"
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"repositories {where}", total=len(options.repos))
+        return scan(options, repo_progress=lambda done, total: bar.update(task, completed=done, total=total))
+
+
 def _run_with_progress(options: ScanOptions, show: bool) -> ScanResult:
     if not show:
         return scan(options)
+    if options.repos:
+        return _run_with_repo_progress(options)
     console = Console(stderr=True)
     with Progress(
         "[progress.description]{task.description}",
@@ -87,6 +113,16 @@ def _write_report(reporter: Reporter, result: ScanResult, output: Path | None) -
         os.replace(temporary, output)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _repos_problem(repos: Path | None, scheduler: str | None, since_last: bool, since: str | None) -> str | None:
+    if repos is None and scheduler:
+        return "--scheduler runs the repositories of --repos FILE on a Dask cluster: give --repos"
+    if repos is None and since_last:
+        return "--since-last remembers what was scanned per repository of --repos FILE: give --repos"
+    if repos is not None and since:
+        return "--since names a commit of one repository; with --repos use --since-last"
+    return None
 
 
 def scan_command(
@@ -152,6 +188,10 @@ def scan_command(
     since_last: Annotated[
         bool, typer.Option("--since-last", help="Only what the previous run did not scan (a state file).")
     ] = False,
+    slice_blobs: Annotated[
+        int,
+        typer.Option("--slice-blobs", min=1, help="With --repos: split a repository with more new blobs into tasks."),
+    ] = 5000,
 ) -> None:
     """Find Binance API keys, secrets and private keys. Exit 0: none found, 1: found, 2: error.
 
@@ -160,7 +200,8 @@ def scan_command(
       keyguard scan ~/src/mybot --no-history\n
       keyguard scan bots/ ~/.config/freqtrade --format json --output findings.json\n
       cat bot.log | keyguard scan -\n
-      keyguard scan --staged
+      keyguard scan --staged\n
+      keyguard scan --repos repos.txt --scheduler tcp://10.0.0.5:8786 --since-last
     """
     try:
         settings = load_settings(".", config)
@@ -171,8 +212,17 @@ def scan_command(
     values = settings.values
     fmt = output_format or OutputFormat(values.get("format", "text"))
     baseline = baseline or (Path(values["baseline"]) if "baseline" in values else None)
+    problem = _repos_problem(repos, scheduler, since_last, since)
+    if problem:
+        raise _fail(problem)
+    try:
+        listed = read_repo_list(repos) if repos else []
+    except OSError as error:
+        raise _fail(f"cannot read {repos}: {error.strerror or error}") from None
+    if repos and not listed:
+        raise _fail(f"{repos} lists no repository (one local path or git URL a line)")
     options = ScanOptions(
-        paths=list(paths) if paths else ([] if staged else ["."]),
+        paths=list(paths) if paths else ([] if staged or repos else ["."]),
         staged=staged,
         history=not no_history,
         since=since,
@@ -184,8 +234,10 @@ def scan_command(
         engine=engine.value,
         jobs=jobs,
         images=not no_images and values.get("images", True),
+        repos=listed,
         scheduler=scheduler,
         since_last=since_last,
+        slice_blobs=slice_blobs,
     )
     missing = [p for p in options.paths if p != "-" and not os.path.lexists(p)]
     for path in missing:  # said now, the rest still scanned; exit 2 at the end so CI does not stay green
@@ -194,7 +246,7 @@ def scan_command(
         accepted = load_baseline(baseline) if baseline else set()
         show_progress = fmt is OutputFormat.text and output is None and sys.stdout.isatty()
         result = _run_with_progress(options, show_progress)
-    except (BaselineError, GitError) as error:
+    except (BaselineError, GitError, ClusterError) as error:
         raise _fail(str(error)) from None
     if write_baseline_to is not None:
         write_baseline(write_baseline_to, result.findings)
