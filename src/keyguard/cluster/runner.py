@@ -84,7 +84,7 @@ class DaskRunner(Runner):
             raise ClusterError(f"no worker joined the Dask scheduler at {address} in {WORKERS_WAIT_SECONDS}s") from None
         self.address = self.client.scheduler.address
         self.seen_workers = self.workers()
-        self.finished = as_completed()
+        self.finished = as_completed(loop=self.client.loop)  # this client's loop: it is not the default client
         self.tags: dict[str, Any] = {}
 
     def submit(self, tag: Hashable, function: Callable[..., Any], *args: Any) -> None:
