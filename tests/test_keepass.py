@@ -236,7 +236,10 @@ def test_the_vault_spec_and_the_key_file_setting(tmp_path, monkeypatch):
 
 def test_add_change_remove_are_read_back_by_pykeepass(kdbx):
     path, keyfile, expected = kdbx
-    backend = KeePassBackend(path, keyfile)
+    path.chmod(0o640)
+    link = path.with_name("link.kdbx")
+    link.symlink_to(path)
+    backend = KeePassBackend(link, keyfile)  # as a database synced through a symlinked folder
     with backend.edit() as entries:
         entries["new-hmac"] = new_entry("new-hmac", *PAIRS[9])
         entries["new-ed"] = new_entry("new-ed", PAIRS[10][0], ED25519)
@@ -251,6 +254,7 @@ def test_add_change_remove_are_read_back_by_pykeepass(kdbx):
     assert _entry(database, "Gmail").password == "another-Passw0rd"  # the rest as it was
     assert _entry(database, "half-made").get_custom_property("api_key") == PAIRS[6][0][:20]
     assert reopen(path, keyfile).version == database.version  # the format kept
+    assert link.is_symlink() and oct(path.stat().st_mode & 0o777) == "0o640"  # written where it is, mode kept
     assert set(KeePassBackend(path, keyfile).load()) == set(expected) - {"freqtrade"} | {"new-hmac", "new-ed"}
 
 

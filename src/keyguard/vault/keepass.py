@@ -97,7 +97,7 @@ def find_credential(entry: KeePassEntry) -> Found | None:
 
 def _pem_attachments(entry: KeePassEntry) -> list[tuple[object, str]]:
     found = []
-    # pykeepass's entry.attachments leaves out those of a history entry
+    # pykeepass's entry.attachments leaves out those of a history entry; its database is the entry's _kp
     every = entry._kp.find_attachments(
         element=entry, filename=".*", regex=True, recursive=False, history=entry.is_a_history_entry
     )
@@ -133,7 +133,7 @@ class KeePassBackend(_LockedStore):
 
     def __init__(self, path: Path, keyfile: Path | None = None) -> None:
         super().__init__()
-        self.path = path
+        self.path = Path(os.path.realpath(path))  # a symlinked database is written where it really is
         self.keyfile = keyfile
         self.name = f"KeePass database {path}"
         self.lock_path = path.with_name(f".{path.name}.keyguard-lock")
@@ -304,8 +304,7 @@ def _add(database: PyKeePass, entry: Entry) -> None:
 
 def _remove(database: PyKeePass, entry: KeePassEntry) -> None:
     """Into the recycle bin where the database has one enabled (as KeePassXC does), else deleted."""
-    enabled = database._xpath("/KeePassFile/Meta/RecycleBinEnabled", first=True)
-    if enabled is not None and enabled.text == "True":
+    if database.tree.getroot().findtext("Meta/RecycleBinEnabled") == "True":
         database.trash_entry(entry)
     else:
         database.delete_entry(entry)

@@ -1,4 +1,5 @@
-"""Vault backends: the OS keychain through `keyring`, else an encrypted file (scrypt + AES-GCM, mode 0600).
+"""Vault backends: the OS keychain through `keyring`, else an encrypted file (scrypt + AES-GCM, mode 0600); a
+KeePass database when chosen (keepass.py).
 
 Every write happens under a file lock and is atomic (temporary file, fsync, rename), so concurrent keyguard
 processes never lose each other's entries and a crash never leaves a half-written vault. `edit()` is how a
