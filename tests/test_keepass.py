@@ -297,3 +297,21 @@ def test_a_changed_key_is_written_into_the_same_entry_and_the_old_one_kept_in_it
     assert (find_credential(history).api_key, find_credential(history).secret) == (old_key, old_secret)
     again = KeePassBackend(path).load()[label]
     assert (again.api_key, again.secret.strip()) == (fresh_key, fresh_secret.strip())
+
+
+def test_a_database_with_a_key_file_and_no_password(tmp_path, monkeypatch):
+    keyfile = write_keyfile(tmp_path / "only.keyx")
+    path = tmp_path / "keys.kdbx"
+    database = new_database(path, 4, keyfile, password=None)
+    database.add_entry(database.root_group, "bot", *PAIRS[0])
+    database.save()
+    monkeypatch.delenv("KEYGUARD_KEEPASS_PASSWORD", raising=False)
+    monkeypatch.setattr("sys.stdin", io.StringIO())  # no terminal, no password: the key file alone
+    assert KeePassBackend(path, keyfile).load()["bot"].secret == PAIRS[0][1]
+    monkeypatch.setenv("KEYGUARD_KEEPASS_PASSWORD", "")  # set empty: no password either
+    with KeePassBackend(path, keyfile).edit() as entries:
+        entries["two"] = new_entry("two", *PAIRS[1])
+    assert reopen(path, keyfile, password=None).find_entries(title="two", first=True).password == PAIRS[1][1]
+    monkeypatch.setenv("KEYGUARD_KEEPASS_PASSWORD", "a password it does not have")
+    with pytest.raises(VaultError, match="wrong password or key file"):
+        KeePassBackend(path, keyfile).load()
