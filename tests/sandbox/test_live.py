@@ -199,3 +199,30 @@ def test_moving_funds_to_funding_makes_the_attack_fail(sandbox):
     assert all(r["time"] >= moving_at for r in attack["rejected"])
     assert all(o["time"] <= moved_at for o in attack["victim_orders"])
     assert attack["theft_usdt"] < attack["planned_theft_usdt"] / 2
+
+
+def test_live_withdrawal_theft_in_parts_and_what_stops_it(sandbox):
+    """A thief on the bot's own server (its whitelisted IP) withdraws USDT in 4 parts; the parts after the funds
+    went to Funding fail (-4026), each part taken is a withdrawal the account's history and stream show."""
+    victim = sandbox.exchange.ledger.accounts["victim"]
+    usdt = victim.balance("USDT").free
+    spec = {"type": "withdrawal-theft", "key": "victim-withdraw", "ip": "127.0.0.1", "rounds": 4, "step_seconds": 0.4}
+    started = sandbox.admin("live/attack", spec)
+    assert started["planned_theft_usdt"] == pytest.approx(float(usdt) * 0.97, rel=1e-6)
+    _wait_for(sandbox, lambda t: len(t["live_attack"]["withdrawals"]) >= 1)
+    _move_spot_usdt_to_funding(sandbox)
+    truth = _wait_for(sandbox, lambda t: not t["live_attack"]["running"])
+    attack = truth["live_attack"]
+    taken = attack["withdrawals"]
+    assert 1 <= len(taken) < 4 and len(taken) + len(attack["rejected"]) == 4
+    assert {r["code"] for r in attack["rejected"]} == {-4026}
+    assert attack["first_trade_ms"] == taken[0]["time"]
+    assert attack["theft_usdt"] == pytest.approx(attack["planned_theft_usdt"] * len(taken) / 4, rel=1e-6)
+    mover = sandbox.credentials["victim-withdraw"]
+    history = call(sandbox, "/sapi/v1/capital/withdraw/history", mover, signed_query(sandbox, mover)).json()
+    assert {row["id"] for row in history} >= {w["id"] for w in taken}
+
+    refused = sandbox.admin("live/attack", {**spec, "ip": "198.51.100.23", "rounds": 1, "assets": ["BTC"]})
+    assert refused["planned_theft_usdt"] > 0  # BTC is still in spot, but this thief is not on a whitelisted IP
+    truth = _wait_for(sandbox, lambda t: not t["live_attack"]["running"])
+    assert truth["live_attack"]["withdrawals"] == [] and truth["live_attack"]["rejected"][0]["code"] == -2015

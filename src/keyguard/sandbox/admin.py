@@ -128,7 +128,8 @@ def admin_router(exchange: SandboxExchange, streams: StreamHub, live: LiveTradin
         if outage < 0:
             raise HTTPException(400, "outage_seconds must be 0 or more")
         streams.refuse_for(outage)
-        return {"dropped": streams.drop(api_key, bool(body.get("server_shutdown"))), "outage_seconds": outage}
+        dropped = {"dropped": streams.drop(api_key, bool(body.get("server_shutdown")))}
+        return {**dropped, "outage_seconds": outage} if outage else dropped
 
     @router.post("/live/bot")
     async def live_bot(body: dict[str, Any], request: Request) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -79,7 +78,6 @@ def _page(rows: list, call: Call) -> dict:
 
 def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
     ledger = exchange.ledger
-    withdraw_ids = itertools.count(1)
 
     def account_of(call: Call):
         assert call.key
@@ -175,34 +173,14 @@ def endpoints(exchange: SandboxExchange) -> list[Endpoint]:
         amount = call.decimal("amount")
         if amount is None:
             raise errors.mandatory("amount")
-        balance = acct.balance(coin)
-        if balance.free < amount:
-            raise errors.BinanceError(-4026, "User has insufficient balance")
-        balance.free -= amount
-        record_id = f"sandboxwd{next(withdraw_ids):08d}"
-        ledger.wallet.append(
-            WalletRecord(
-                "withdrawal",
-                record_id,
-                acct.name,
-                coin,
-                amount,
-                call.now,
-                {
-                    "status": 6,
-                    "address": address,
-                    "network": call.get("network", coin),
-                    "txId": f"0x{record_id}",
-                }
-                | ({"withdrawOrderId": call.get("withdrawOrderId")} if call.get("withdrawOrderId") else {}),
-            )
-        )
-        ledger.balance_update(acct.name, coin, -amount, call.now)
+        network = call.get("network", coin)
+        order_id = {"withdrawOrderId": call.get("withdrawOrderId")} if call.get("withdrawOrderId") else {}
+        record = ledger.withdraw(acct.name, coin, amount, address, network, call.now, **order_id)
         name = call.get("name")  # "Description of the address. Address book cap is 200": the address is saved
         if name and address not in {e["address"] for e in acct.address_book} and len(acct.address_book) < 200:
-            network = call.get("network", coin)  # saved, not whitelisted: that takes the website and 2FA
+            # saved, not whitelisted: that takes the website and 2FA
             acct.address_book.append(address_book_entry(address, coin, network, name, whitelisted=False))
-        return {"id": record_id}
+        return {"id": record.id}
 
     def address_book(call: Call) -> list:
         return list(account_of(call).address_book)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from keyguard.sandbox.errors import order_rejected, unknown_order
+from keyguard.sandbox.errors import BinanceError, order_rejected, unknown_order
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -232,6 +232,7 @@ class Ledger:
         self._order_ids = itertools.count(1)
         self._trade_ids = itertools.count(1)
         self._sequence = itertools.count()
+        self._withdraw_ids = itertools.count(1)
         self.listeners: list[EventSink] = []  # (account, event) for the user data stream
         self.market_maker: str | None = None
         self.replenished_symbols: set[str] = set()  # books the market maker refills as they are taken
@@ -554,6 +555,21 @@ class Ledger:
             "u": now,
             "B": [{"a": a, "f": fmt(account.balance(a).free), "l": fmt(account.balance(a).locked)} for a in assets],
         }
+
+    def withdraw(
+        self, account_name: str, coin: str, amount: Decimal, address: str, network: str, now: int, **extra: Any
+    ) -> WalletRecord:
+        """A withdrawal from the spot wallet, completed at once (status 6); -4026 when the free balance is short."""
+        balance = self.accounts[account_name].balance(coin)
+        if balance.free < amount:
+            raise BinanceError(-4026, "User has insufficient balance")
+        balance.free -= amount
+        record_id = f"sandboxwd{next(self._withdraw_ids):08d}"
+        fields = {"status": 6, "address": address, "network": network, "txId": f"0x{record_id}", **extra}
+        record = WalletRecord("withdrawal", record_id, account_name, coin, amount, now, fields)
+        self.wallet.append(record)
+        self.balance_update(account_name, coin, -amount, now)
+        return record
 
     def balance_update(self, account: str, asset: str, delta: Decimal, now: int) -> None:
         self._emit(account, {"e": "balanceUpdate", "E": now, "a": asset, "d": fmt(delta), "T": now})

@@ -25,6 +25,8 @@ from keyguard.sandbox.keys import SandboxKey
 from keyguard.sandbox.ledger import Account, Order
 
 TRADE = "enableSpotAndMarginTrading"
+WITHDRAW = "enableWithdrawals"
+THIEF_ADDRESS = "0xa77ac4e2b1f0d9c3e5a6b7c8d9e0f1a2b3c4d5e6"  # as attacks.withdrawal_theft
 BOT_IP = "127.0.0.1"  # the owner's bot runs where its key's whitelist allows
 ATTACKER_IP = "198.51.100.23"  # TEST-NET-2: the attacker's requests come from elsewhere
 STYLE_PREFIXES = (
@@ -52,9 +54,9 @@ def _number(body: dict[str, Any], name: str, default: float, low: float = 0.0) -
     return float(value)
 
 
-def key_refusal(exchange: SandboxExchange, key: SandboxKey, ip: str) -> BinanceError | None:
-    """What Binance answers a trading request signed with `key` from `ip`, when it refuses the key."""
-    if key.deleted or exchange.account_disabled(key) or not key.ip_allowed(ip) or not key.allows(TRADE):
+def key_refusal(exchange: SandboxExchange, key: SandboxKey, ip: str, permission: str = TRADE) -> BinanceError | None:
+    """What Binance answers a request signed with `key` from `ip` that needs `permission`, when it refuses the key."""
+    if key.deleted or exchange.account_disabled(key) or not key.ip_allowed(ip) or not key.allows(permission):
         return errors.rejected_key()
     return None
 
@@ -257,6 +259,7 @@ class _Attack:
             "rejected": [],
             "planned_theft_usdt": 0.0,
             "theft_usdt": 0.0,
+            "withdrawals": [],
         }
         self.market: dict[str, Decimal] = {}
 
@@ -311,6 +314,25 @@ class _Attack:
                 bought = trade.buyer == self.victim.name
                 edge = trade.price - self.market[name] if bought else self.market[name] - trade.price
                 self.record["theft_usdt"] += float(edge * trade.qty)
+
+    async def withdraw(self, coin: str, amount: Decimal, value_usdt: Decimal, address: str) -> None:
+        """One withdrawal through the stolen key, `step_seconds` (±20 %) after the last request."""
+        if self.placed:
+            await asyncio.sleep(self.step_seconds * self.rng.uniform(0.8, 1.2))
+        self.placed += 1
+        now = self.exchange.clock.now_ms()
+        try:
+            refusal = key_refusal(self.exchange, self.key, self.ip, WITHDRAW)
+            if refusal:
+                raise refusal
+            record = self.ledger.withdraw(self.victim.name, coin, amount, address, coin, now)
+        except BinanceError as error:
+            self.record["rejected"].append({"time": now, "coin": coin, **error.body()})
+            return
+        self.record["withdrawals"].append({"id": record.id, "coin": coin, "amount": str(amount), "time": now})
+        if self.record["first_trade_ms"] is None:
+            self.record["first_trade_ms"] = now  # the first of the victim's money to leave
+        self.record["theft_usdt"] += float(value_usdt)
 
     def cancel_attacker_orders(self, name: str) -> None:
         now = self.exchange.clock.now_ms()
@@ -379,7 +401,33 @@ def dump(attack: _Attack) -> Awaitable[None]:
     return run()
 
 
+def withdrawal_theft(attack: _Attack) -> Awaitable[None]:
+    """As attacks.withdrawal_theft, in real time: `share` of each of `assets` withdrawn to a new address in
+    `rounds` equal parts (thieves split under withdrawal limits), each from the spot wallet. The key needs the
+    withdrawal permission and the thief an address its whitelist allows (`ip`: a thief on the bot's own server)."""
+    spec, ledger, victim = attack.spec, attack.ledger, attack.victim
+    assets = [str(a) for a in spec.get("assets") or ["USDT"]]
+    share = Decimal(str(_number(spec, "share", 0.97, 0.0001)))
+    rounds = int(_number(spec, "rounds", 1, 1))
+    address = str(spec.get("address", THIEF_ADDRESS))
+    parts: list[tuple[str, Decimal, Decimal]] = []
+    for asset in assets:
+        price = Decimal(1) if asset in ("USDT", "USDC", "FDUSD") else ledger.last_price(f"{asset}USDT")
+        if price is None:
+            raise LiveError(f"{asset} has no USDT market to value it")
+        part = _q(victim.balance(asset).free * share / rounds)
+        parts += [(asset, part, part * price)] * rounds if part > 0 else []
+    attack.record["planned_theft_usdt"] = float(sum(value for _, _, value in parts))
+
+    async def run() -> None:
+        for asset, amount, value in parts:
+            await attack.withdraw(asset, amount, value, address)
+
+    return run()
+
+
 LIVE_ATTACKS: dict[str, Callable[[_Attack], Awaitable[None]]] = {
     "wash-trade-theft": wash_trade_theft,
     "dump": dump,
+    "withdrawal-theft": withdrawal_theft,
 }
