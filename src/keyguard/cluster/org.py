@@ -9,6 +9,7 @@ are not recorded for --since-last, and the other repositories go on.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ from keyguard.placing import Placed
 from keyguard.sources.repos import Repository
 
 RepoProgress = Callable[[int, int], None]  # (repositories done, repositories in all)
+IN_FLIGHT_PER_SLOT = 4  # repositories started ahead for each worker thread, so none waits for work
 
 
 @dataclass
@@ -114,8 +116,9 @@ class _OrgScanner:
                 "tasks": entry.tasks,
             }
         )
+        seen = self.seen.pop(entry.repo.where)
         if self.state is not None and entry.lost is None:
-            self.state.save(entry.repo.label, set(self.seen[entry.repo.where]) | set(entry.outcome.scanned))
+            self.state.save(entry.repo.label, set(seen) | set(entry.outcome.scanned))
 
 
 def scan_repositories(
@@ -128,7 +131,9 @@ def scan_repositories(
     """Every repository's history through `runner`; with `state`, only blobs it did not record, then recorded."""
     scanner = _OrgScanner(runner, settings, state)
     entries = {repo.where: _Repo(repo) for repo in repos}
-    for entry in entries.values():
+    # a window of repositories in flight, not all: the client holds their --since-last ids, the scheduler their tasks
+    waiting = iter(entries.values())
+    for entry in itertools.islice(waiting, IN_FLIGHT_PER_SLOT * runner.slots()):
         scanner.start(entry)
     done = 0
     for (kind, where), result in runner.results():
@@ -149,6 +154,8 @@ def scan_repositories(
             finished = True
         if finished:
             scanner.finish(entry)
+            if (following := next(waiting, None)) is not None:
+                scanner.start(following)
             done += 1
             if progress:
                 progress(done, len(entries))

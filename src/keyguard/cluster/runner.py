@@ -34,6 +34,10 @@ class Runner(ABC):
     def workers(self) -> int: ...
 
     @abstractmethod
+    def slots(self) -> int:
+        """How many tasks can run at once (worker threads)."""
+
+    @abstractmethod
     def close(self) -> None:
         """Lets go of the cluster (the local pool belongs to the pipeline, which shuts it down)."""
 
@@ -57,6 +61,9 @@ class LocalRunner(Runner):
                 yield tag, error if error is not None else future.result()
 
     def workers(self) -> int:
+        return self.jobs
+
+    def slots(self) -> int:
         return self.jobs
 
     def close(self) -> None:
@@ -107,6 +114,9 @@ class DaskRunner(Runner):
     def workers(self) -> int:
         """The most workers seen: at the start, or now (a dead worker may have been replaced, or not)."""
         return max(getattr(self, "seen_workers", 0), len(self.client.scheduler_info().get("workers", {})))
+
+    def slots(self) -> int:
+        return max(1, sum(worker.get("nthreads", 1) for worker in self.client.scheduler_info()["workers"].values()))
 
     def close(self) -> None:
         self.client.close()
