@@ -20,7 +20,10 @@ REC_HEIGHT = 48  # the recogniser's input height
 PAD = 0.12  # of the line's height, added around each detected box before reading it
 ALTERNATIVES = 3  # kept per character
 MIN_ALTERNATIVE = 0.002  # probability below which an alternative is not kept
-DETECT_SIDE = 2000  # larger images are searched for text at this size, and read at their own
+# text is looked for with the image at this longest side (a small one enlarged at most MAX_ENLARGE times: the
+# detector misses small text), and read at the image's own size
+DETECT_SIDE = 1280
+MAX_ENLARGE = 2.0
 _LOCK = threading.Lock()
 
 
@@ -56,6 +59,13 @@ class Line:
     def confidence(self) -> float:
         return sum(g.probability for g in self.glyphs) / len(self.glyphs) if self.glyphs else 0.0
 
+    def span(self, start: int, end: int) -> tuple[int, int, int, int]:
+        """The box of glyphs [start, end): to the line's edge where they begin or end it (a character's span
+        is only estimated from where the recogniser saw it)."""
+        x0 = self.box[0] if start == 0 else round(self.glyphs[start].x0)
+        x1 = self.box[2] if end >= len(self.glyphs) else round(self.glyphs[end - 1].x1)
+        return (x0, self.box[1], x1, self.box[3])
+
 
 @cache
 def _engine() -> Any:
@@ -63,7 +73,8 @@ def _engine() -> Any:
     # deferred: onnxruntime and the models cost about a second, paid only when an image is met
     from rapidocr_onnxruntime import RapidOCR
 
-    return RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
+    # det_limit_side_len: never enlarged by the detector (read_lines sizes the image itself)
+    return RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1, det_limit_side_len=32)
 
 
 def ocr_version() -> str:
@@ -78,8 +89,8 @@ def read_lines(image: Image.Image) -> list[Line]:
     rgb = np.asarray(image.convert("RGB"))
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
     height, width = rgb.shape[:2]
-    scale = min(1.0, DETECT_SIDE / max(height, width))
-    if scale < 1.0:
+    scale = min(MAX_ENLARGE, DETECT_SIDE / max(height, width))
+    if scale != 1.0:
         small = image.convert("RGB").resize((round(width * scale), round(height * scale)), Image.BILINEAR)
         bgr = np.ascontiguousarray(np.asarray(small)[:, :, ::-1])
     with _LOCK:  # onnxruntime sessions are shared by threads of one process

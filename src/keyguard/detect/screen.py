@@ -14,11 +14,13 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 
 from keyguard.detect.confusables import LENGTH, Glyph, best_reading, exact_match, is_value_char, resolve
+from keyguard.detect.ocr import Glyph as Glyph_
 from keyguard.detect.ocr import Line
 from keyguard.detect.pairing import pair_indices
 from keyguard.model import Match, redact
 
 SHORTEST, LONGEST = LENGTH - 2, LENGTH + 2
+SPURIOUS_SPACE = 1.75  # a space whose neighbours are closer than this many usual steps took no room: not there
 ROW_OVERLAP = 0.5  # of a line's height: lines whose middles are closer are on one row
 LABEL_CHARS = 48  # characters before a value on its row in which its label is looked for
 LABEL_ROWS = 2  # rows above a value (holding no value) in which its label is looked for
@@ -58,7 +60,8 @@ class Screen:
 
 
 def _runs(line: Line) -> list[tuple[int, int]]:
-    """(start, end) glyph indices of the runs that may be values, parts split by one space joined."""
+    """(start, end) glyph indices of the runs that may be values. OCR puts spaces inside long values that are
+    not there: parts a space apart are joined where that space took no room of its own."""
     runs: list[tuple[int, int]] = []
     start = None
     for i, glyph in enumerate((*line.glyphs, None)):
@@ -68,15 +71,30 @@ def _runs(line: Line) -> list[tuple[int, int]]:
         elif not inside and start is not None:
             runs.append((start, i))
             start = None
+    pitch = _pitch(line)
     joined: list[tuple[int, int]] = []
     for run in runs:
         if joined and run[0] == joined[-1][1] + 1 and line.glyphs[joined[-1][1]].char == " ":
-            before = joined[-1]
-            if before[1] - before[0] < SHORTEST and SHORTEST <= run[1] - before[0] - 1 <= LONGEST:
-                joined[-1] = (before[0], run[1])
+            before, after = line.glyphs[joined[-1][1] - 1], line.glyphs[run[0]]
+            spurious = _centre(after) - _centre(before) < SPURIOUS_SPACE * pitch
+            if spurious and run[1] - joined[-1][0] - _spaces(line, joined[-1][0], run[1]) <= LONGEST:
+                joined[-1] = (joined[-1][0], run[1])
                 continue
         joined.append(run)
     return [(a, b) for a, b in joined if SHORTEST <= b - a - _spaces(line, a, b) <= LONGEST]
+
+
+def _centre(glyph: Glyph_) -> float:
+    return (glyph.x0 + glyph.x1) / 2
+
+
+def _pitch(line: Line) -> float:
+    """The usual distance between the centres of two characters next to each other on the line."""
+    glyphs = line.glyphs
+    steps = sorted(
+        _centre(b) - _centre(a) for a, b in zip(glyphs, glyphs[1:], strict=False) if " " not in (a.char, b.char)
+    )
+    return steps[len(steps) // 2] if steps else 0.0
 
 
 def _spaces(line: Line, start: int, end: int) -> int:
@@ -113,7 +131,7 @@ def screen_of(lines: list[Line]) -> Screen:
                 if spelling is None:
                     continue
                 text += "".join(g.char for g in line.glyphs[at:start])
-                box = (round(glyphs[0].x0), line.box[1], round(glyphs[-1].x1), line.box[3])
+                box = line.span(start, end)
                 confidence = round(sum(g.probability for g in glyphs) / len(glyphs), 3)
                 reading = "".join(g.char for g in glyphs)
                 tokens.append(Token(number, len(text) + 1, spelling, reading, shaped, box, confidence))
