@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs
 
-from pykeepass import PyKeePass, create_database
+from pykeepass import PyKeePass
 from pykeepass.entry import Entry as KeePassEntry
 from pykeepass.exceptions import CredentialsError
+from pykeepass.pykeepass import BLANK_DATABASE_LOCATION, BLANK_DATABASE_PASSWORD
 
 from keyguard.vault.store import (
     Entry,
@@ -264,8 +265,9 @@ class KeePassBackend(_LockedStore):
         password, keyfile = self._password(create=True), self._keyfile()
         if password is None and keyfile is None:
             raise VaultError(f"a new KeePass database needs a password or a key file; {self.path} was not created")
-        database = create_database(io.BytesIO(), password=password, keyfile=keyfile)
-        self._transformed = None  # pykeepass reports the blank template's key: the save derives the new one
+        database = PyKeePass(BLANK_DATABASE_LOCATION, password=BLANK_DATABASE_PASSWORD)  # as create_database
+        database.password, database.keyfile = password, keyfile
+        self._transformed = None  # it would be the template's key: the save derives the new one
         return database
 
 
