@@ -61,6 +61,15 @@ def _vault(tmp_path: Path, sandbox, labels: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def _running(pid: int) -> bool:
+    """The process is alive (an exited one that nobody reaped yet, a zombie, is not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
 def _wait_for_line(path: Path, kind: str, process: subprocess.Popen, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and process.poll() is None:
@@ -79,6 +88,7 @@ def test_watch_alerts_contains_and_logs_a_live_theft(sandbox, inbox, tmp_path):
     funding_before = victim.funding.get("USDT", Decimal(0))
     command = ["watch", "--key", "victim", "--notify", url, "--contain", "cancel-orders,sweep-to-funding"]
     command += ["--guardian-key", "guardian", "--base-url", sandbox.base_url, "--duration", "20", "--log", str(log)]
+    command += ["--incident-out", str(tmp_path / "case")]
     process = subprocess.Popen(
         [sys.executable, "-m", "keyguard", *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
@@ -105,7 +115,19 @@ def test_watch_alerts_contains_and_logs_a_live_theft(sandbox, inbox, tmp_path):
     records = read_jsonl(log)
     kinds = {record["kind"] for record in records}
     assert "executionReport" in kinds and "containment" in kinds and any(k.startswith("alert.") for k in kinds)
+
+    # keyguard incident was started with the case folder and waits for the key's deletion on the website
+    assert "keyguard incident started (pid " in out and str(tmp_path / "case") in out
+    assert "incident.started" in kinds
     everything = log.read_text() + out + err + json.dumps(received)
+    sandbox.admin(f"keys/{sandbox.credentials['victim-bot']['api_key']}/delete")
+    pid = int(out.split("keyguard incident started (pid ", 1)[1].split(")", 1)[0])
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and _running(pid):
+        time.sleep(0.5)
+    incident_output = (tmp_path / "case.log").read_text()
+    assert (tmp_path / "case" / "report.html").exists(), incident_output
+    everything += incident_output + (tmp_path / "case" / "support-ticket.md").read_text()
     for name in ("victim-bot", "victim-withdraw"):
         entry = sandbox.credentials[name]
         assert entry["api_key"] not in everything and entry["secret"] not in everything

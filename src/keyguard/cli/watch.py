@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +39,7 @@ MONEY_KINDS = frozenset({"money-out", "withdrawal", "transfer"})
 SWEEP_ECHO_SECONDS = 300  # the spot wallet's fall after keyguard's own sweep is no theft
 HEARTBEAT_SECONDS = 86_400.0
 STREAM_LOST_SECONDS = 60.0
+INCIDENT_WAIT_DEAD_SECONDS = 3600  # the person has an hour to delete the key on Binance's website
 
 
 class ServiceManager(StrEnum):
@@ -89,6 +91,13 @@ def watch_command(
         float,
         typer.Option("--stream-lost-after", min=1, help="Say the stream is lost after this many seconds down."),
     ] = STREAM_LOST_SECONDS,
+    incident_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--incident-out",
+            help="After containing, start keyguard incident with this case folder (it waits for the key's deletion).",
+        ),
+    ] = None,
     install_service: Annotated[
         bool,
         typer.Option("--install-service", help="Install this watch as a service that restarts (systemd, launchd)."),
@@ -164,6 +173,7 @@ def watch_command(
             "baseline_days": baseline_days,
             "heartbeat": heartbeat,
             "stream_lost_after": stream_lost_after,
+            "incident_out": incident_out,
         }
         arguments = _service_arguments(given)
         _install(key, arguments, (service_manager or ServiceManager(default_manager())).value)
@@ -176,6 +186,7 @@ def watch_command(
     with EventLog(log, store, credentials=credentials, key=credential) as event_log:
         watch = Watch(key, url, credential, judge, notifier, event_log, actions, guardian, data, master)
         watch.heartbeat_seconds, watch.stream_lost_after = heartbeat, stream_lost_after
+        watch.incident = IncidentRequest(incident_out.resolve(), guardian_key) if incident_out else None
         reason = asyncio.run(watch.run(duration))
         notifier.stopped(key, reason)
         typer.echo(f"{_now()} watching stopped ({reason}): {watch.events} events, {watch.alerts} alerts")
@@ -196,6 +207,7 @@ def _service_arguments(given: dict[str, Any]) -> list[str]:
         "--log": given["log"] and str(Path(given["log"]).resolve()),
         "--store": given["store"] and str(Path(given["store"]).resolve()),
         "--base-url": given["base_url"],
+        "--incident-out": given["incident_out"] and str(Path(given["incident_out"]).resolve()),
     }
     for option, value in named.items():
         if value:
@@ -255,6 +267,34 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%H:%M:%S UTC")
 
 
+@dataclass(frozen=True)
+class IncidentRequest:
+    """`keyguard incident` to start once containment is done: its case folder, and the key that finishes the
+    audit after the watched key is deleted (the guardian's reading permission)."""
+
+    out: Path
+    audit_key: str | None
+
+    def command(self, key_label: str, base_url: str | None) -> list[str]:
+        command = [sys.executable, "-m", "keyguard", "incident", "--key", key_label, "--yes"]
+        command += ["--out", str(self.out), "--wait-dead", str(INCIDENT_WAIT_DEAD_SECONDS)]
+        command += ["--audit-key", self.audit_key] if self.audit_key else []
+        return command + (["--base-url", base_url] if base_url else [])
+
+    def start(self, key_label: str, base_url: str | None) -> tuple[int, Path]:
+        """Starts it apart from the watch (it outlives it); (its pid, the file its output goes to)."""
+        output = self.out.with_name(f"{self.out.name}.log")
+        with output.open("ab") as sink:
+            process = subprocess.Popen(
+                self.command(key_label, base_url),
+                stdin=subprocess.DEVNULL,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return process.pid, output
+
+
 @dataclass
 class Watch:
     key_label: str
@@ -269,6 +309,7 @@ class Watch:
     master: Master | None = None
     heartbeat_seconds: float = HEARTBEAT_SECONDS
     stream_lost_after: float = STREAM_LOST_SECONDS
+    incident: IncidentRequest | None = None
     events: int = 0
     alerts: int = 0
     contained: bool = False
@@ -379,7 +420,18 @@ class Watch:
         typer.echo("Now delete the key:")
         for number, step in enumerate(result.steps, start=1):
             typer.echo(f"  {number}. {step}")
-        self.notifier.send_text(f"keyguard: delete the key {self.key_label} now", steps_text(result.steps), "critical")
+        steps = steps_text(result.steps)
+        if self.incident is not None:
+            try:
+                pid, output = self.incident.start(self.key_label, self.base_url)
+            except OSError as error:
+                typer.echo(f"  keyguard incident could not start: {error.strerror or error}")
+            else:
+                said = f"keyguard incident started (pid {pid}): case folder {self.incident.out}, its output in {output}"
+                typer.echo(f"  {said}; it waits for the key's deletion, then audits")
+                self.log.write({"kind": "incident.started", "pid": pid, "out": str(self.incident.out)}, "containment")
+                steps += f" {said}."
+        self.notifier.send_text(f"keyguard: delete the key {self.key_label} now", steps, "critical")
 
     async def _heartbeats(self) -> None:
         since = datetime.now(UTC)
