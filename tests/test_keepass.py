@@ -292,6 +292,8 @@ def test_a_changed_key_is_written_into_the_same_entry_and_the_old_one_kept_in_it
         [attachment] = entry.attachments
         assert attachment.filename == name and attachment.data.decode() == fresh_secret
     assert fresh_key in (entry.username, entry.get_custom_property("API Key"), entry.get_custom_property("api_key"))
+    if entry.get_custom_property("API Key"):  # the key's field as protected as it was
+        assert entry.is_custom_property_protected("API Key") == before.is_custom_property_protected("API Key")
     [history] = entry.history
     assert find_credential(history) is not None
     assert (find_credential(history).api_key, find_credential(history).secret) == (old_key, old_secret)

@@ -22,14 +22,15 @@ from urllib.parse import parse_qs
 from pykeepass import PyKeePass
 from pykeepass.entry import Entry as KeePassEntry
 from pykeepass.exceptions import CredentialsError
+from pykeepass.group import Group
 from pykeepass.pykeepass import BLANK_DATABASE_LOCATION, BLANK_DATABASE_PASSWORD
 
 from keyguard.vault.store import (
     Entry,
     EntryRefused,
+    LockedStore,
     VaultError,
-    _atomic_write,
-    _LockedStore,
+    atomic_write,
     check_entry,
     read_stored,
     remove_leftovers,
@@ -129,7 +130,7 @@ def parse_spec(where: str) -> tuple[Path, Path | None]:
 _PASSWORDS: dict[str, str | None] = {}  # database -> the password that opened or created it in this process
 
 
-class KeePassBackend(_LockedStore):
+class KeePassBackend(LockedStore):
     keeps_history = True
 
     def __init__(self, path: Path, keyfile: Path | None = None) -> None:
@@ -137,8 +138,8 @@ class KeePassBackend(_LockedStore):
         self.path = Path(os.path.realpath(path))  # a symlinked database is written where it really is
         self.keyfile = keyfile
         self.name = f"KeePass database {path}"
-        self.lock_path = path.with_name(f".{path.name}.keyguard-lock")
-        self._where = os.path.abspath(path)
+        self.lock_path = self.path.with_name(f".{self.path.name}.keyguard-lock")
+        self._where = str(self.path)
         self._database: PyKeePass | None = None  # the database as last read or written
         self._transformed: bytes | None = None  # the key the password gave, kept: the KDF runs once per process
         self._places: dict[str, tuple[object, Found]] = {}  # label -> (entry uuid, where its values are)
@@ -214,9 +215,10 @@ class KeePassBackend(_LockedStore):
     def _parse(self, raw: object) -> dict[str, Entry]:
         assert isinstance(raw, bytes)
         database = self._open(raw)
+        recycle_bin = database.recyclebin_group
         found = []
         for entry in database.entries:
-            if entry.title and not _in_recycle_bin(database, entry) and (credential := find_credential(entry)):
+            if entry.title and not _inside(entry, recycle_bin) and (credential := find_credential(entry)):
                 found.append((entry, credential))
         titles = [entry.title for entry, _ in found]
         entries: dict[str, Entry] = {}
@@ -243,14 +245,17 @@ class KeePassBackend(_LockedStore):
                     _update(database, self._entry(database, label), self._places[label][1], entry)
             buffer = io.BytesIO()
             database.save(buffer, transformed_key=self._transformed)
-        except BaseException:
+            data = buffer.getvalue()
+            mode = self.path.stat().st_mode & 0o7777 if self.path.exists() else 0o600
+            prefix = f"{TEMPORARY_PREFIX}{self.path.name}."
+            remove_leftovers(self.path.parent, prefix)  # what a writer killed midway left
+            atomic_write(self.path, data, mode=mode, prefix=prefix)
+        except BaseException as error:
             self._database = None  # changed in memory only: read again before any other write
             self._seen = b""
+            if isinstance(error, OSError):
+                raise VaultError(f"cannot write {self.path} ({error.strerror}); it was left as it is") from None
             raise
-        data = buffer.getvalue()
-        mode = self.path.stat().st_mode & 0o7777 if self.path.exists() else 0o600
-        remove_leftovers(self.path.parent, f"{TEMPORARY_PREFIX}{self.path.name}.")  # of a writer killed midway
-        _atomic_write(self.path, data, mode=mode, prefix=f"{TEMPORARY_PREFIX}{self.path.name}.")
         self._parse(data)  # where each value now is
         return data
 
@@ -281,13 +286,10 @@ def _unique(label: str, taken: dict[str, Entry]) -> str:
     return unique
 
 
-def _in_recycle_bin(database: PyKeePass, entry: KeePassEntry) -> bool:
-    bin_group = database.recyclebin_group
-    if bin_group is None:
-        return False
+def _inside(entry: KeePassEntry, folder: Group | None) -> bool:
     group = entry.group
-    while group is not None:
-        if group.uuid == bin_group.uuid:
+    while folder is not None and group is not None:
+        if group.uuid == folder.uuid:
             return True
         group = group.parentgroup
     return False
@@ -316,7 +318,8 @@ def _update(database: PyKeePass, entry: KeePassEntry, old: Found, new: Entry) ->
     """The new key and secret where the old ones were read, the entry as it was kept in its history. A secret
     of the other kind (HMAC for PEM) goes to a field of its own and the old place is emptied."""
     entry.save_history()
-    _put(database, entry, old.key_place, new.api_key)
+    key_protected = old.key_place.kind == "field" and entry.is_custom_property_protected(old.key_place.name)
+    _put(database, entry, old.key_place, new.api_key, protect=key_protected)  # as protected as it was
     pem = _is_pem(new.secret)
     place = old.secret_place
     fits = {
@@ -331,13 +334,13 @@ def _update(database: PyKeePass, entry: KeePassEntry, old: Found, new: Entry) ->
     _put(database, entry, Place("field", NEW_PRIVATE_FIELD if pem else NEW_SECRET_FIELD), new.secret)
 
 
-def _put(database: PyKeePass, entry: KeePassEntry, place: Place, value: str) -> None:
+def _put(database: PyKeePass, entry: KeePassEntry, place: Place, value: str, protect: bool = True) -> None:
     if place.kind == "username":
         entry.username = value
     elif place.kind == "password":
         entry.password = value
     elif place.kind == "field":
-        entry.set_custom_property(place.name, value, protect=True)
+        entry.set_custom_property(place.name, value, protect=protect)
     else:  # an attachment: a new binary; the history keeps pointing at the old one
         for attachment in entry.attachments:
             if attachment.filename == place.name:

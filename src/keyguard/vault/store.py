@@ -139,7 +139,7 @@ def _file_lock(path: Path) -> Iterator[None]:
         os.close(descriptor)  # releases the lock
 
 
-class _LockedStore:
+class LockedStore:
     """Load, check, save under a lock; a save refuses when the store changed since this object read it."""
 
     name = "vault"
@@ -269,7 +269,7 @@ def _entries(plain: bytes, path: Path) -> dict[str, Entry]:
     return entries
 
 
-class FileBackend(_LockedStore):
+class FileBackend(LockedStore):
     name = "encrypted file"
 
     def __init__(self, path: Path | None = None) -> None:
@@ -334,7 +334,7 @@ class FileBackend(_LockedStore):
             "ciphertext": base64.b64encode(cipher.encrypt(nonce, plain, AAD)).decode(),
         }
         data = json.dumps(envelope).encode()
-        _atomic_write(self.path, data)
+        atomic_write(self.path, data)
         return data
 
 
@@ -348,7 +348,7 @@ def read_stored(path: Path) -> bytes | None:
         raise VaultError(f"cannot read {path} ({error.strerror}); it was left as it is") from None
 
 
-def _atomic_write(path: Path, data: bytes, mode: int = 0o600, prefix: str = ".vault-") -> None:
+def atomic_write(path: Path, data: bytes, mode: int = 0o600, prefix: str = ".vault-") -> None:
     """`data` in `path` (with `mode`) or, on any failure, the old file untouched and no leftover."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=prefix)
@@ -376,7 +376,7 @@ def remove_leftovers(folder: Path, prefix: str) -> None:
         leftover.unlink(missing_ok=True)
 
 
-class KeyringBackend(_LockedStore):
+class KeyringBackend(LockedStore):
     name = "OS keychain"
     SERVICE = "keyguard"
 
