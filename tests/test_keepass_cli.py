@@ -228,5 +228,7 @@ def test_the_file_vault_is_unchanged_without_a_keepass_choice(tmp_path):
     added = keyguard(env, "vault", "add", "plain", stdin=f"{PAIRS[0][0]}\n{PAIRS[0][1]}\n")
     assert added.returncode == 0 and "encrypted file" in added.stdout, added.stdout + added.stderr
     assert (tmp_path / "vault.enc").exists() and not list(tmp_path.glob("*.kdbx"))
+    chosen = keyguard({**env, "KEYGUARD_VAULT": f"keepass:{tmp_path}/none.kdbx"}, "--vault", "file", "vault", "list")
+    assert chosen.returncode == 0 and "plain" in chosen.stdout, chosen.stderr  # the option wins over the variable
     unknown = keyguard(env, "--vault", "lastpass:x", "vault", "list")
     assert unknown.returncode == 2 and "unknown vault 'lastpass:x'" in unknown.stderr
