@@ -18,6 +18,7 @@ from construct import Container
 from lxml import etree
 from pykeepass import PyKeePass, create_database
 from pykeepass.kdbx_parsing import KDBX
+from pykeepass.kdbx_parsing.kdbx4 import kdf_uuids
 
 from conftest import make_canaries, random_token
 from keyguard.vault.keepass import KeePassBackend, find_credential, parse_spec
@@ -25,8 +26,9 @@ from keyguard.vault.store import VaultError, new_entry, open_backend
 
 PASSWORD = "correct horse battery staple"
 TEMPLATE_PASSWORD = "template"
-FORMATS = [(3, False), (3, True), (4, False), (4, True)]  # (KDBX major version, with a key file)
-FORMAT_IDS = ["kdbx3.1", "kdbx3.1+keyfile", "kdbx4", "kdbx4+keyfile"]
+# (KDBX major version, with a key file, cipher): KDBX 4 with ChaCha20 gets Argon2id, as KeePassXC offers them
+FORMATS = [(3, False, "aes256"), (3, True, "aes256"), (4, False, "aes256"), (4, True, "aes256"), (4, True, "chacha20")]
+FORMAT_IDS = ["kdbx3.1", "kdbx3.1+keyfile", "kdbx4", "kdbx4+keyfile", "kdbx4-chacha20-argon2id+keyfile"]
 TIME_TAGS = {"CreationTime", "LastModificationTime", "LastAccessTime", "ExpiryTime", "LocationChanged"}
 
 
@@ -34,12 +36,16 @@ TIME_TAGS = {"CreationTime", "LastModificationTime", "LastAccessTime", "ExpiryTi
 
 
 @cache
-def _template(major: int) -> bytes:
+def _template(major: int, cipher: str = "aes256") -> bytes:
     """An empty database of that KDBX version with a cheap key derivation (tests only: 1 MiB Argon2, 2 passes;
-    1000 AES-KDF rounds), password TEMPLATE_PASSWORD."""
+    1000 AES-KDF rounds), password TEMPLATE_PASSWORD; with ChaCha20, Argon2id."""
     database = create_database(io.BytesIO(), password=TEMPLATE_PASSWORD)
-    kdf = database.kdbx.header.value.dynamic_header.kdf_parameters.data.dict
+    header = database.kdbx.header.value.dynamic_header
+    kdf = header.kdf_parameters.data.dict
     kdf["M"].value, kdf["I"].value, kdf["P"].value = 1024 * 1024, 2, 1
+    if cipher == "chacha20":
+        header.cipher_id.data, header.encryption_iv.data = "chacha20", os.urandom(12)
+        kdf["$UUID"].value = kdf_uuids["argon2id"]
     buffer = io.BytesIO()
     database.save(buffer)
     if major == 4:
@@ -91,9 +97,11 @@ def write_keyfile(path: Path) -> Path:
     return path
 
 
-def new_database(path: Path, major: int, keyfile: Path | None = None, password: str | None = PASSWORD) -> PyKeePass:
+def new_database(
+    path: Path, major: int, keyfile: Path | None = None, password: str | None = PASSWORD, cipher: str = "aes256"
+) -> PyKeePass:
     """An empty KDBX `major` database at `path`, opened with pykeepass (add entries, then `.save()`)."""
-    database = PyKeePass(io.BytesIO(_template(major)), password=TEMPLATE_PASSWORD)
+    database = PyKeePass(io.BytesIO(_template(major, cipher)), password=TEMPLATE_PASSWORD)
     database.password, database.keyfile = password, str(keyfile) if keyfile else None
     database.save(str(path))
     return PyKeePass(str(path), password=password, keyfile=str(keyfile) if keyfile else None)
@@ -169,14 +177,20 @@ def add_keepassxc_entries(database: PyKeePass) -> dict[str, tuple[str, str]]:
 @pytest.fixture(params=FORMATS, ids=FORMAT_IDS)
 def kdbx(request, tmp_path, monkeypatch) -> tuple[Path, Path | None, dict[str, tuple[str, str]]]:
     """A KeePassXC-style database in every format; the password in KEYGUARD_KEEPASS_PASSWORD."""
-    major, with_keyfile = request.param
+    major, with_keyfile, cipher = request.param
     keyfile = write_keyfile(tmp_path / "db.keyx") if with_keyfile else None
     path = tmp_path / "keys.kdbx"
-    expected = add_keepassxc_entries(new_database(path, major, keyfile))
-    assert reopen(path, keyfile).version == {3: (3, 1), 4: (4, 0)}[major]
+    expected = add_keepassxc_entries(new_database(path, major, keyfile, cipher=cipher))
+    database = reopen(path, keyfile)
+    assert database.version == {3: (3, 1), 4: (4, 0)}[major]
+    assert database.kdbx.header.value.dynamic_header.cipher_id.data == cipher
     monkeypatch.setenv("KEYGUARD_KEEPASS_PASSWORD", PASSWORD)
     monkeypatch.delenv("KEYGUARD_KEEPASS_KEYFILE", raising=False)
     return path, keyfile, expected
+
+
+def _settings(database: PyKeePass) -> tuple:
+    return database.version, database.kdf_algorithm, database.kdbx.header.value.dynamic_header.cipher_id.data
 
 
 def _entry(database: PyKeePass, title: str):
@@ -236,6 +250,7 @@ def test_the_vault_spec_and_the_key_file_setting(tmp_path, monkeypatch):
 
 def test_add_change_remove_are_read_back_by_pykeepass(kdbx):
     path, keyfile, expected = kdbx
+    settings = _settings(reopen(path, keyfile))
     path.chmod(0o640)
     link = path.with_name("link.kdbx")
     link.symlink_to(path)
@@ -253,7 +268,7 @@ def test_add_change_remove_are_read_back_by_pykeepass(kdbx):
     assert _entry(database, "freqtrade").group.name == "Recycle Bin"  # as KeePassXC deletes
     assert _entry(database, "Gmail").password == "another-Passw0rd"  # the rest as it was
     assert _entry(database, "half-made").get_custom_property("api_key") == PAIRS[6][0][:20]
-    assert reopen(path, keyfile).version == database.version  # the format kept
+    assert _settings(database) == settings  # format, cipher and key derivation kept
     assert link.is_symlink() and oct(path.stat().st_mode & 0o777) == "0o640"  # written where it is, mode kept
     assert set(KeePassBackend(path, keyfile).load()) == set(expected) - {"freqtrade"} | {"new-hmac", "new-ed"}
 
