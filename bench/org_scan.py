@@ -124,6 +124,7 @@ class Run:
     tasks: int
     blobs: int
     findings: int
+    busy: float | None = None  # cluster: the workers' compute time over (span of the task stream x workers)
 
 
 @dataclass
@@ -211,15 +212,21 @@ def run_local(listing: Path, workers: int, out: Path) -> Run:
 
 
 def run_cluster(listing: Path, workers: int, out: Path, folder: Path) -> Run:
+    from dask.distributed import get_task_stream
+
     cluster = LocalCluster(workers, folder)
     try:
-        wall, cpu, rss, report = _scan(listing, ["--scheduler", cluster.address], out)
+        with get_task_stream(cluster.client) as stream:
+            wall, cpu, rss, report = _scan(listing, ["--scheduler", cluster.address], out)
+        computed = [part for task in stream.data for part in task["startstops"] if part["action"] == "compute"]
+        span = max(p["stop"] for p in computed) - min(p["start"] for p in computed)
+        busy = sum(p["stop"] - p["start"] for p in computed) / (span * workers) if span else None
         peaks = cluster.worker_peaks_mb()
         cpu += cluster.worker_cpu()
     finally:
         cluster.close()
     stats = report["stats"]
-    return Run(wall, cpu, rss, peaks, stats["cluster"]["tasks"], stats["files_scanned"], len(report["findings"]))
+    return Run(wall, cpu, rss, peaks, stats["cluster"]["tasks"], stats["files_scanned"], len(report["findings"]), busy)
 
 
 def _row(mode: Mode) -> str:
@@ -229,10 +236,12 @@ def _row(mode: Mode) -> str:
         for i in range(len(mode.runs[0].worker_rss_mb))
     )
     last = mode.runs[-1]
+    busy = [run.busy for run in mode.runs if run.busy is not None]
+    utilisation = f"  workers busy {statistics.median(busy):.0%}" if busy else ""
     return (
         f"{mode.name:<14} {mode.median('wall'):>8.1f} s ({runs})  cpu {mode.median('cpu'):>7.1f} s"
         f"  client {mode.median('client_rss_mb'):>5.0f} MB  workers {workers} MB"
-        f"  tasks {last.tasks}  blobs {last.blobs}  findings {last.findings}"
+        f"  tasks {last.tasks}  blobs {last.blobs}  findings {last.findings}{utilisation}"
     )
 
 

@@ -235,6 +235,8 @@ def test_since_last_reads_only_objects_the_previous_run_did_not(tmp_path: Path, 
     kept = json.loads(state.read_text())
     assert kept["repository"] == str(repo) and len(kept["blobs"]) == 4
     assert old not in state.read_text() and new not in state.read_text()
+    _, other, _ = scan_json("--repos", "repos.txt", "--since-last", "--include-examples", cwd=tmp_path)
+    assert other["stats"]["files_scanned"] == 4  # other settings, other findings from the same blobs: all read again
 
 
 @pytest.mark.parametrize(
