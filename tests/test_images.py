@@ -98,15 +98,16 @@ def test_the_same_credential_found_as_text_makes_the_image_reading_exact(tmp_pat
     shot = binance(5)
     (key, _), (secret, _) = shot.values
     saved(shot.image, tmp_path / "shots" / "api.png", "PNG")
-    alone = scan_json("shots", cwd=tmp_path)["findings"]
-    assert {f["secret_sha256"] for f in alone} != {sha(key), sha(secret)}  # not both exact from the image alone
+    alone = {f["secret_sha256"] for f in scan_json("shots", cwd=tmp_path)["findings"]}
+    assert alone != {sha(key), sha(secret)}  # not both exact from the image alone
     (tmp_path / "bot").mkdir()
     (tmp_path / "bot" / ".env").write_text(f"BINANCE_API_KEY={key}\nBINANCE_API_SECRET={secret}\n")
     findings = scan_json("shots", "bot", cwd=tmp_path)["findings"]
     assert {f["secret_sha256"] for f in findings} == {sha(key), sha(secret)}
     for finding in findings:
         assert sorted(loc["path"] for loc in finding["locations"]) == ["bot/.env", "shots/api.png"]
-        assert any(r.startswith("read exactly: the same value was found as text") for r in finding["reasons"])
+        made_exact = any(r.startswith("read exactly: the same value was found as text") for r in finding["reasons"])
+        assert made_exact == (finding["secret_sha256"] not in alone)
     by_kind = {f["kind"]: f for f in findings}
     assert by_kind["api_key"]["paired_with"] == sha(secret)
 

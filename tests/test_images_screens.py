@@ -66,7 +66,7 @@ def _page(size: tuple[int, int], background: str) -> tuple[Image.Image, ImageDra
 
 def binance(seed: int, dark: bool = False) -> Shot:
     """API Management right after creating a key: the key, the secret (shown once), restrictions."""
-    rng = random.Random(seed)
+    rng = random.Random(f"binance:{dark}:{seed}")
     key, secret = token(rng), token(rng)
     bg, fg, muted, panel = (
         ("#0b0e11", "#eaecef", "#848e9c", "#1e2329") if dark else ("white", "#1e2329", "#707a8a", "#f5f5f5")
@@ -108,7 +108,7 @@ def binance(seed: int, dark: bool = False) -> Shot:
 
 
 def terminal(seed: int, light: bool = False) -> Shot:
-    rng = random.Random(seed)
+    rng = random.Random(f"terminal:{light}:{seed}")
     key, secret = token(rng), token(rng)
     bg, fg, prompt = ("#fdf6e3", "#073642", "#859900") if light else ("#1e1e1e", "#d4d4d4", "#6a9955")
     image, draw = _page((1280, 720), bg)
@@ -137,7 +137,7 @@ def terminal(seed: int, light: bool = False) -> Shot:
 
 
 def editor(seed: int) -> Shot:
-    rng = random.Random(seed)
+    rng = random.Random(f"editor:{seed}")
     key, secret = token(rng), token(rng)
     image, draw = _page((1400, 800), "#282c34")
     draw.rectangle((0, 0, 1400, 34), fill="#21252b")
@@ -164,7 +164,7 @@ def editor(seed: int) -> Shot:
 
 def chat(seed: int) -> Shot:
     """A messenger: the key pair pasted in bubbles."""
-    rng = random.Random(seed)
+    rng = random.Random(f"chat:{seed}")
     key, secret = token(rng), token(rng)
     image, draw = _page((1200, 760), "#e6ebee")
     draw.rectangle((0, 0, 1200, 56), fill="#517da2")
@@ -192,7 +192,7 @@ def chat(seed: int) -> Shot:
 
 def bot_ui(seed: int) -> Shot:
     """A trading bot's web settings: the keys in form fields."""
-    rng = random.Random(seed)
+    rng = random.Random(f"bot_ui:{seed}")
     key, secret = token(rng), token(rng)
     image, draw = _page((1366, 768), "#f4f6f9")
     draw.rectangle((0, 0, 220, 768), fill="#2c3e50")
@@ -213,7 +213,7 @@ def bot_ui(seed: int) -> Shot:
 
 def logs(seed: int) -> Shot:
     """A log viewer: a debug line prints the request headers."""
-    rng = random.Random(seed)
+    rng = random.Random(f"logs:{seed}")
     key = token(rng)
     listen, digest = token(rng, 60), hex64(rng)
     image, draw = _page((1500, 600), "#0f111a")
@@ -233,8 +233,8 @@ def logs(seed: int) -> Shot:
 
 def phone(seed: int) -> Shot:
     """A screenshot forwarded in a messenger: shrunk, JPEG-compressed (the kind beneath drawn from the seed)."""
-    rng = random.Random(seed)
-    base = rng.choice([binance, terminal, editor, chat, bot_ui])(seed)
+    rng = random.Random(f"phone:{seed}")
+    base = rng.choice([binance, terminal, editor, chat, bot_ui])(seed + 100_000)  # values of its own
     scale = rng.uniform(0.72, 0.85)
     small = base.image.resize((int(base.image.width * scale), int(base.image.height * scale)), Image.LANCZOS)
     out = io.BytesIO()

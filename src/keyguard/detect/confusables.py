@@ -13,21 +13,27 @@ from __future__ import annotations
 import hashlib
 import heapq
 import math
+import string
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import replace
 
 from keyguard.model import Match, redact, secret_sha256
 
 LENGTH = 64
-# a look-alike the recogniser did not offer costs as much as an alternative at probability e^-4 (2 %)
-LOOKALIKE_COST = 4.0
+# a look-alike costs at most as much as an alternative at probability e^-cost, whatever the recogniser said:
+# it is often sure of the wrong one of two (it reads a monospace O as 0 at 98 %). The pairs it confuses most
+# (measured with bench/screenshots.py) cost least.
+OFTEN_CONFUSED = {"O0": 1.0, "Il": 1.0, "o0": 1.5, "Oo": 2.0, "l1": 1.5, "I1": 1.5, "Jj": 1.5, "Q0": 2.0, "QO": 2.0}
+LOOKALIKE_COST = 3.5  # the other look-alikes
 DOUBLED_COST = 1.0  # per doubled letter restored, plus how far the glyph is from twice the usual width
 SPURIOUS_COST = 1.5  # per character dropped, plus its own certainty
 BUDGET = 60_000  # spellings hashed at most per value (about 0.1 s)
 MIN_PROBABILITY = 1e-4
 
+ALPHABET = string.ascii_letters + string.digits
 _GROUPS = ("O0oQD", "Il1i", "Zz2", "Ww", "Ss5", "Cc", "Vv", "Xx", "Kk", "Uu", "Pp", "Jj", "B8", "G6", "g9q", "Yy")
 LOOKALIKES = {c: "".join(x for g in _GROUPS if c in g for x in g if x != c) for g in _GROUPS for c in g}
+CONFUSION_COSTS = {pair: cost for both, cost in OFTEN_CONFUSED.items() for pair in (both, both[::-1])}
 # punctuation OCR may read instead of a letter or digit inside a value
 PUNCTUATION = {"|": "lI1", "]": "J", "[": "I", "!": "l1", "$": "S", "(": "C", "{": "C", "}": "J", "/": "l"}
 
@@ -56,7 +62,8 @@ def _options(alternatives: Alternatives) -> list[tuple[float, str]]:
         costs[c] = min(costs.get(c, cost), cost)
     for c in list(costs):
         for alike in LOOKALIKES.get(c, ""):
-            costs.setdefault(alike, costs[c] + LOOKALIKE_COST)
+            step = CONFUSION_COSTS.get(c + alike, LOOKALIKE_COST)
+            costs[alike] = min(costs.get(alike, math.inf), costs[c] + step)
     return sorted((cost, c) for c, cost in costs.items())
 
 
@@ -138,12 +145,20 @@ def _next_free(items: list[tuple[float, int, int]], start: int, used: set[int]) 
 
 
 def resolve(glyphs: Sequence[Glyph], known: Collection[str], budget: int = BUDGET) -> str | None:
-    """The spelling whose SHA-256 is among `known` (hex digests), or None within the budget."""
+    """The spelling whose SHA-256 is among `known` (hex digests), or None within the budget; last, for a
+    reading one short, any character missing anywhere (OCR drops a thin letter beside another)."""
     if not known:
         return None
     for spelled in spellings(glyphs, budget):
         if hashlib.sha256(spelled.encode()).hexdigest() in known:
             return spelled
+    if len(glyphs) == LENGTH - 1:
+        read = "".join(alternatives[0][0] for alternatives, _ in glyphs)
+        for position in range(LENGTH):
+            for char in ALPHABET:
+                spelled = read[:position] + char + read[position:]
+                if hashlib.sha256(spelled.encode()).hexdigest() in known:
+                    return spelled
     return None
 
 
