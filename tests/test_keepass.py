@@ -62,6 +62,7 @@ def _as_kdbx3(tree: etree._ElementTree) -> bytes:
             seconds = struct.unpack("<q", base64.b64decode(node.text))[0]
             node.text = (epoch + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
     etree.SubElement(tree.getroot().find("Meta"), "Binaries")
+    etree.SubElement(tree.getroot().find("Meta"), "HeaderHash")  # as KeePass and KeePassXC write KDBX 3.1
     fields = {
         "cipher_id": "aes256",
         "compression_flags": Container(compression=True),
@@ -269,6 +270,9 @@ def test_add_change_remove_are_read_back_by_pykeepass(kdbx):
     assert _entry(database, "Gmail").password == "another-Passw0rd"  # the rest as it was
     assert _entry(database, "half-made").get_custom_property("api_key") == PAIRS[6][0][:20]
     assert _settings(database) == settings  # format, cipher and key derivation kept
+    if database.version == (3, 1):  # KeePassXC checks it: "Header doesn't match hash" otherwise
+        header_hash = base64.b64decode(database.tree.getroot().findtext("Meta/HeaderHash"))
+        assert header_hash == hashlib.sha256(database.kdbx.header.data).digest()
     assert link.is_symlink() and oct(path.stat().st_mode & 0o777) == "0o640"  # written where it is, mode kept
     assert set(KeePassBackend(path, keyfile).load()) == set(expected) - {"freqtrade"} | {"new-hmac", "new-ed"}
 

@@ -10,7 +10,9 @@ new, at every instant. The database keeps its format, cipher and key derivation.
 
 from __future__ import annotations
 
+import base64
 import getpass
+import hashlib
 import io
 import os
 import re
@@ -23,8 +25,11 @@ from pykeepass import PyKeePass
 from pykeepass.entry import Entry as KeePassEntry
 from pykeepass.exceptions import CredentialsError
 from pykeepass.group import Group
+from pykeepass.kdbx_parsing import KDBX
+from pykeepass.kdbx_parsing.common import rotate_seeds
 from pykeepass.pykeepass import BLANK_DATABASE_LOCATION, BLANK_DATABASE_PASSWORD
 
+from keyguard.vault.aes_kdf import transformed_key
 from keyguard.vault.store import (
     Entry,
     EntryRefused,
@@ -198,7 +203,8 @@ class KeePassBackend(LockedStore):
                 raise self._damaged(error) from None
         password = self._password(create=False)
         try:
-            database = PyKeePass(io.BytesIO(raw), password=password, keyfile=keyfile)
+            fast = transformed_key(raw, password, keyfile)  # AES-KDF in C; None: pykeepass derives it
+            database = PyKeePass(io.BytesIO(raw), password=password, keyfile=keyfile, transformed_key=fast)
         except CredentialsError:
             raise VaultError(f"wrong password or key file for {self.path}; it was left as it is") from None
         except Exception as error:  # noqa: BLE001 - whatever a damaged file raises
@@ -243,9 +249,7 @@ class KeePassBackend(LockedStore):
                     _add(database, entry)
                 elif entry != self._loaded[label]:
                     _update(database, self._entry(database, label), self._places[label][1], entry)
-            buffer = io.BytesIO()
-            database.save(buffer, transformed_key=self._transformed)
-            data = buffer.getvalue()
+            data = _serialised(database, self._transformed)
             mode = self.path.stat().st_mode & 0o7777 if self.path.exists() else 0o600
             prefix = f"{TEMPORARY_PREFIX}{self.path.name}."
             remove_leftovers(self.path.parent, prefix)  # what a writer killed midway left
@@ -274,6 +278,23 @@ class KeePassBackend(LockedStore):
         database.password, database.keyfile = password, keyfile
         self._transformed = None  # it would be the template's key: the save derives the new one
         return database
+
+
+def _serialised(database: PyKeePass, transformed: bytes | None) -> bytes:
+    """The database as pykeepass's save() writes it (fresh seeds and IVs; the key derivation salt kept when the
+    derived key is reused), and with a KDBX 3.1 file's HeaderHash made to match its new header: pykeepass
+    changes the header without it, and KeePassXC then refuses the file ("Header doesn't match hash")."""
+    kdbx = database.kdbx
+    rotate_seeds(kdbx, rotate_kdf_salt=transformed is None)
+    header_hash = database.tree.getroot().find("Meta/HeaderHash")
+    if database.version < (4, 0) and header_hash is not None:
+        header = KDBX.header.build({"value": kdbx.header.value})
+        header_hash.text = base64.b64encode(hashlib.sha256(header).digest()).decode()
+    buffer = io.BytesIO()
+    KDBX.build_stream(
+        kdbx, buffer, password=database.password, keyfile=database.keyfile, transformed_key=transformed, decrypt=True
+    )
+    return buffer.getvalue()
 
 
 def _unique(label: str, taken: dict[str, Entry]) -> str:
