@@ -13,14 +13,15 @@ import sys
 import pytest
 from lxml import etree
 from pykeepass.kdbx_parsing.common import aes_kdf as pykeepass_aes_kdf
-from test_keepass import ED25519, PAIRS, PASSWORD, reopen
+from test_keepass import ED25519, PAIRS, PASSWORD, add_keepassxc_entries, new_database, reopen
 
-from conftest import isolated_env
+from conftest import isolated_env, make_canaries
 from keyguard.vault.aes_kdf import CHUNK_BLOCKS, aes_kdf, aes_kdf_parameters
 from keyguard.vault.keepass import KeePassBackend
 from keyguard.vault.store import new_entry
 
 KEEPASSXC = shutil.which("keepassxc-cli")
+ED25519_NEW = make_canaries(18).ed25519_pem
 
 
 @pytest.mark.parametrize("rounds", [0, 1, 1000, CHUNK_BLOCKS, CHUNK_BLOCKS + 1, 3 * CHUNK_BLOCKS - 7])
@@ -88,3 +89,55 @@ def _field(entry: etree._Element, key: str) -> str | None:
         if string.findtext("Key") == key:
             return string.findtext("Value")
     return None
+
+
+@pytest.mark.skipif(KEEPASSXC is None, reason="keepassxc-cli is not installed")
+@pytest.mark.parametrize("cipher", ["aes256", "chacha20"])
+def test_keepassxc_reads_kdbx4_databases_keyguard_changed(tmp_path, monkeypatch, cipher):
+    path = tmp_path / "keys.kdbx"
+    add_keepassxc_entries(new_database(path, 4, cipher=cipher))
+    monkeypatch.setenv("KEYGUARD_KEEPASS_PASSWORD", PASSWORD)
+    with KeePassBackend(path).edit() as entries:
+        entries["Binance main"] = new_entry("Binance main", *PAIRS[10])
+        entries["ed-bot"] = new_entry("ed-bot", PAIRS[11][0], ED25519_NEW)
+        entries["new-bot"] = new_entry("new-bot", *PAIRS[9])
+    main = (
+        "show",
+        "-q",
+        "-s",
+        "-a",
+        "API Key",
+        "-a",
+        "Secret Key",
+        "-a",
+        "Password",
+        str(path),
+        "Exchanges/Binance main",
+    )
+    assert _keepassxc(*main).split() == [*PAIRS[10], "my-account-Passw0rd!"]
+    attachment = _keepassxc("attachment-export", "-q", "--stdout", str(path), "ed-bot", "binance-ed25519.pem")
+    assert attachment.strip() == ED25519_NEW.strip()
+    exported = etree.fromstring(_keepassxc("export", "-q", "-f", "xml", str(path)).encode())
+    [entry] = [
+        e for e in exported.iter("Entry") if e.getparent().tag == "Group" and _field(e, "Title") == "Binance main"
+    ]
+    [old] = entry.find("History").findall("Entry")
+    assert (_field(old, "API Key"), _field(old, "Secret Key")) == PAIRS[1]
+    assert _keepassxc("show", "-q", "-s", "-a", "Password", str(path), "new-bot").split() == [PAIRS[9][1]]
+
+
+@pytest.mark.skipif(KEEPASSXC is None, reason="keepassxc-cli is not installed")
+def test_keepassxc_opens_a_database_keyguard_created(tmp_path):
+    path = tmp_path / "new.kdbx"
+    env = {**isolated_env(tmp_path, KEYGUARD_KEEPASS_PASSWORD=PASSWORD), "KEYGUARD_VAULT": f"keepass:{path}"}
+    added = subprocess.run(
+        [sys.executable, "-m", "keyguard", "vault", "add", "first"],
+        env=env,
+        input=f"{PAIRS[0][0]}\n{PAIRS[0][1]}\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert added.returncode == 0, added.stderr
+    shown = _keepassxc("show", "-q", "-s", "-a", "UserName", "-a", "Password", str(path), "first")
+    assert shown.split() == list(PAIRS[0])
