@@ -9,7 +9,7 @@ import random
 import string
 from itertools import islice
 
-from keyguard.detect.confusables import LENGTH, best_reading, resolve, spellings
+from keyguard.detect.confusables import LENGTH, best_reading, resolve, resolve_value, spellings
 
 WIDTH = 10.0
 
@@ -69,3 +69,16 @@ def test_the_search_is_bounded():
     unsure = {i: ((wrong[i], 0.5), ("x", 0.4), ("y", 0.1)) for i in range(LENGTH)}  # every character unsure
     assert resolve(read(wrong, unsure), {sha(value(7))}, budget=2_000) is None
     assert len(list(spellings(read(wrong, unsure), 2_000))) == 2_000
+
+
+def test_a_value_found_as_text_is_taken_only_when_the_reading_allows_it():
+    truth = value(8)
+    o_position = 12
+    truth = truth[:o_position] + "O" + truth[o_position + 1 :]
+    misread = truth[:o_position] + "0" + truth[o_position + 1 :]
+    dropped = misread[:40] + misread[41:]  # and a thin letter lost
+    others = [value(n).encode() for n in range(9, 40)]
+    assert resolve_value(read(misread), [*others, truth.encode()]) == truth.encode()
+    assert resolve_value(read(dropped), [*others, truth.encode()]) == truth.encode()
+    assert resolve_value(read(misread), others) is None
+    assert resolve_value(read(misread[:-3] + "xyz"), [truth.encode()]) is None  # three letters no look-alike

@@ -228,7 +228,7 @@ class Matcher:
             return False
         # deferred: numpy and the OCR engine are loaded only when a scan meets an image
         from keyguard.detect.ocr import ocr_version, read_lines
-        from keyguard.detect.screen import ocr_matches, screen_of
+        from keyguard.detect.screen import may_hold_values, ocr_matches, screen_of
 
         tally.bytes_scanned += len(data)
         tally.files_scanned += 1
@@ -236,7 +236,7 @@ class Matcher:
         if self._cache.is_clean(digest, version):
             return True
         try:
-            screen = screen_of(read_lines(decode(data)))
+            screen = screen_of(read_lines(decode(data), may_hold_values))
         except NotReadable as reason:
             if provenance.kind == "file" and "too small" not in str(reason):  # icons are routine
                 tally.skipped.append(Skipped(provenance.path, str(reason)))

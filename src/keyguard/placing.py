@@ -6,7 +6,7 @@ import os
 from collections import defaultdict
 from dataclasses import replace
 
-from keyguard.detect.confusables import exact_match, resolve
+from keyguard.detect.confusables import exact_match, resolve_value
 from keyguard.matching import Hit
 from keyguard.model import Finding, Location, Match, Provenance, most_severe, raised, secret_sha256
 from keyguard.sources import history
@@ -106,27 +106,25 @@ def _order(location: Location) -> tuple:
 
 
 def resolve_images(placed: list[Placed]) -> list[Placed]:
-    """Values read in images made exact where the same credential was found as text in this scan: the
-    spellings OCR allows are hashed against the fingerprints of the values found as text (bounded), and a
-    match takes the text's value; partners pointing at the old reading follow."""
-    known = {match.secret_sha256: match.value for match, _ in placed if not match.ocr and match.value}
-    renamed: dict[str, str] = {}
+    """Values read in images made exact where the same credential was found as text in this scan: a text
+    value that OCR's alternatives allow (look-alikes, a doubled or dropped letter) is taken, and partners
+    pointing at the old reading follow."""
+    known = {match.value for match, _ in placed if not match.ocr and match.value}
+    renamed: dict[str, bytes] = {}
     for match, _ in placed:
-        if match.ocr and match.ocr_glyphs and match.secret_sha256 not in known and match.secret_sha256 not in renamed:
-            exact = resolve(match.ocr_glyphs, known)
+        if match.ocr and match.ocr_glyphs and match.value not in known and match.secret_sha256 not in renamed:
+            exact = resolve_value(match.ocr_glyphs, known)
             if exact is not None:
-                renamed[match.secret_sha256] = secret_sha256(exact.encode())
+                renamed[match.secret_sha256] = exact
     if not renamed:
         return placed
     why = "the same value was found as text in this scan"
     exact_placed = []
     for match, location in placed:
-        if match.secret_sha256 in renamed:
-            value = known[renamed[match.secret_sha256]]
-            assert value is not None
-            match = exact_match(match, value, why)
         if match.paired_with in renamed:
-            match = replace(match, paired_with=renamed[match.paired_with])
+            match = replace(match, paired_with=secret_sha256(renamed[match.paired_with]))
+        if match.secret_sha256 in renamed:
+            match = exact_match(match, renamed[match.secret_sha256], why)
         exact_placed.append((match, location))
     return exact_placed
 

@@ -27,7 +27,9 @@ OFTEN_CONFUSED = {"O0": 1.0, "Il": 1.0, "o0": 1.5, "Oo": 2.0, "l1": 1.5, "I1": 1
 LOOKALIKE_COST = 3.5  # the other look-alikes
 DOUBLED_COST = 1.0  # per doubled letter restored, plus how far the glyph is from twice the usual width
 SPURIOUS_COST = 1.5  # per character dropped, plus its own certainty
-BUDGET = 60_000  # spellings hashed at most per value (about 0.1 s)
+BUDGET = 20_000  # spellings hashed at most per value, against fingerprints only (about 0.2 s)
+MISSING_COST = 6.0  # a character missing that was no doubled letter
+MAX_VALUE_COST = 30.0  # a known value is taken for what OCR read when its spelling costs no more
 MIN_PROBABILITY = 1e-4
 
 ALPHABET = string.ascii_letters + string.digits
@@ -109,16 +111,16 @@ def spellings(glyphs: Sequence[Glyph], budget: int = BUDGET) -> Iterator[str]:
     extend-or-replace-the-last scheme over items sorted by cost (each set has one parent).
     """
     heap: list[tuple[float, int, int, tuple[int, ...]]] = []
-    variants = []
+    variants: list[tuple[list[list[tuple[float, str]]], list[tuple[float, int, int]], list[str]]] = []
     for number, (cost, options) in enumerate(_variants(glyphs)):
         items = sorted((o[k][0] - o[0][0], p, k) for p, o in enumerate(options) for k in range(1, len(o)))
-        variants.append((options, items))
+        variants.append((options, items, [o[0][1] for o in options]))
         heapq.heappush(heap, (cost, number, -1, ()))
     seen: set[str] = set()
     while heap and len(seen) < budget:
         cost, number, last, chosen = heapq.heappop(heap)
-        options, items = variants[number]
-        text = [o[0][1] for o in options]
+        options, items, best = variants[number]
+        text = best.copy()
         for item in chosen:
             _, position, k = items[item]
             text[position] = options[position][k][1]
@@ -171,3 +173,31 @@ def exact_match(match: Match, value: bytes, why: str) -> Match:
         value=value,
         reasons=(*match.reasons, f"read exactly: {why}"),
     )
+
+
+def resolve_value(glyphs: Sequence[Glyph], values: Collection[bytes]) -> bytes | None:
+    """The known value OCR read (values found as text in the same scan): one that every position's options
+    allow, in one of the ways to make the reading 64 long, at a bounded cost; a reading one short may miss
+    any character. Direct, no enumeration: the values are at hand."""
+    candidates = [v for v in values if len(v) == LENGTH]
+    if not candidates:
+        return None
+    for cost, options in _variants(glyphs):
+        tables = [{c: k for k, c in o} for o in options]
+        for value in candidates:
+            total = cost + sum(t.get(chr(b), math.inf) for t, b in zip(tables, value, strict=True))
+            if total <= MAX_VALUE_COST:
+                return value
+    if len(glyphs) == LENGTH - 1:
+        tables = [{c: k for k, c in _options(alternatives)} for alternatives, _ in glyphs]
+        for value in candidates:
+            # the cost with value[i] missing: the part before it read in place, the part after one place early
+            before = [0.0]
+            for table, b in zip(tables, value, strict=False):
+                before.append(before[-1] + table.get(chr(b), math.inf))
+            after = [0.0]
+            for table, b in zip(reversed(tables), reversed(value), strict=False):
+                after.append(after[-1] + table.get(chr(b), math.inf))
+            if any(before[i] + after[LENGTH - 1 - i] + MISSING_COST <= MAX_VALUE_COST for i in range(LENGTH)):
+                return value
+    return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -24,6 +25,9 @@ MIN_ALTERNATIVE = 0.002  # probability below which an alternative is not kept
 # detector misses small text), and read at the image's own size
 DETECT_SIDE = 1280
 MAX_ENLARGE = 2.0
+# a box this many times as wide as high may hold a value: 62 characters of a monospace font (0.6 em each) in
+# a box 1.8 em high (the detector's margin and ours) are 20 heights wide; a condensed font less
+WIDE_LINE = 12
 _LOCK = threading.Lock()
 
 
@@ -83,8 +87,10 @@ def ocr_version() -> str:
     return version("rapidocr-onnxruntime")
 
 
-def read_lines(image: Image.Image) -> list[Line]:
-    """Every text line in the image (RGB), top to bottom."""
+def read_lines(image: Image.Image, read_rest: Callable[[list[Line]], bool] | None = None) -> list[Line]:
+    """Every text line in the image (RGB), top to bottom. With `read_rest`, the lines wide enough to hold a
+    value are read first, and the others only when `read_rest` says so of those (most screenshots hold no
+    value: their labels and menus need not be read)."""
     engine = _engine()
     rgb = np.asarray(image.convert("RGB"))
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
@@ -94,23 +100,36 @@ def read_lines(image: Image.Image) -> list[Line]:
         small = image.convert("RGB").resize((round(width * scale), round(height * scale)), Image.BILINEAR)
         bgr = np.ascontiguousarray(np.asarray(small)[:, :, ::-1])
     with _LOCK:  # onnxruntime sessions are shared by threads of one process
-        boxes, _ = engine.text_det(bgr)
-    if boxes is None or len(boxes) == 0:
+        found, _ = engine.text_det(bgr)
+    if found is None or len(found) == 0:
         return []
-    boxes = [points / scale for points in boxes]
+    boxes = [box for box in (_box(points / scale, width, height) for points in found) if box is not None]
+    wide = [box for box in boxes if (box[2] - box[0]) >= WIDE_LINE * (box[3] - box[1])]
+    lines = _read(engine, rgb, wide if read_rest else boxes)
+    if read_rest and read_rest(lines):
+        lines += _read(engine, rgb, [box for box in boxes if box not in wide])
+    lines.sort(key=lambda line: (line.box[1], line.box[0]))
+    return lines
+
+
+def _box(points: np.ndarray, width: int, height: int) -> tuple[int, int, int, int] | None:
+    """A detected quadrilateral as the upright box read, with a margin; None when too small to read."""
+    x0, y0 = float(points[:, 0].min()), float(points[:, 1].min())
+    x1, y1 = float(points[:, 0].max()), float(points[:, 1].max())
+    pad = (y1 - y0) * PAD
+    left, top = max(0, int(x0 - pad)), max(0, int(y0 - pad))
+    right, bottom = min(width, int(math.ceil(x1 + pad))), min(height, int(math.ceil(y1 + pad)))
+    if right - left < 4 or bottom - top < 4:
+        return None
+    return (left, top, right, bottom)
+
+
+def _read(engine: Any, rgb: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> list[Line]:
     lines = []
-    for points in boxes:
-        x0, y0 = float(points[:, 0].min()), float(points[:, 1].min())
-        x1, y1 = float(points[:, 0].max()), float(points[:, 1].max())
-        pad = (y1 - y0) * PAD
-        left, top = max(0, int(x0 - pad)), max(0, int(y0 - pad))
-        right, bottom = min(width, int(math.ceil(x1 + pad))), min(height, int(math.ceil(y1 + pad)))
-        if right - left < 4 or bottom - top < 4:
-            continue
+    for left, top, right, bottom in boxes:
         glyphs = _recognise(engine, rgb[top:bottom, left:right], left)
         if glyphs:
             lines.append(Line((left, top, right, bottom), glyphs))
-    lines.sort(key=lambda line: (line.box[1], line.box[0]))
     return lines
 
 

@@ -29,6 +29,7 @@ _LABEL = re.compile(
     r"|(?P<key>api[ _.-]?key|access[ _.-]?key|public|\bkey\b|apikey)"
 )
 READ_IN_IMAGE = "read in an image (OCR)"
+_LONG_RUN = re.compile(r"[A-Za-z0-9+/=|\]\[!$]{40,}")
 _PEM = re.compile(r"(?i)PRIVATE\s*KEY|BEGIN\s+[A-Z ]*KEY")
 
 
@@ -141,6 +142,12 @@ def screen_of(lines: list[Line]) -> Screen:
         rows.append(text)
     pem = any(_PEM.search(row) for row in rows)
     return Screen(tuple(rows), tuple(tokens), pem)
+
+
+def may_hold_values(lines: list[Line]) -> bool:
+    """Whether any of the lines holds a run of letters and digits long enough to be a value (or a private key's
+    body line), spaces OCR put inside it not counted: then the rest of the screen is worth reading."""
+    return any(_LONG_RUN.search(line.text.replace(" ", "")) for line in lines)
 
 
 def label_kind(screen: Screen, token: Token) -> str | None:
