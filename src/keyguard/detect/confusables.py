@@ -40,7 +40,7 @@ CONFUSION_COSTS = {pair: cost for both, cost in OFTEN_CONFUSED.items() for pair 
 PUNCTUATION = {"|": "lI1", "]": "J", "[": "I", "!": "l1", "$": "S", "(": "C", "{": "C", "}": "J", "/": "l"}
 
 Alternatives = tuple[tuple[str, float], ...]
-Glyph = tuple[Alternatives, float]  # alternatives (best first) and the width in pixels
+CharRead = tuple[Alternatives, float]  # one character as OCR read it: alternatives (best first), width in pixels
 
 
 def is_value_char(alternatives: Alternatives, least: float = 0.05) -> bool:
@@ -69,7 +69,7 @@ def _options(alternatives: Alternatives) -> list[tuple[float, str]]:
     return sorted((cost, c) for c, cost in costs.items())
 
 
-def _variants(glyphs: Sequence[Glyph]) -> Iterator[tuple[float, list[list[tuple[float, str]]]]]:
+def _variants(glyphs: Sequence[CharRead]) -> Iterator[tuple[float, list[list[tuple[float, str]]]]]:
     """(cost, options per position) for each way to make `glyphs` 64 long: as read, a letter doubled, one
     dropped. At most two changes."""
     options = [_options(alternatives) for alternatives, _ in glyphs]
@@ -98,12 +98,12 @@ def _variants(glyphs: Sequence[Glyph]) -> Iterator[tuple[float, list[list[tuple[
             yield sum(costs[i] for i in pick), [o for i, o in enumerate(options) if i not in pick]
 
 
-def best_reading(glyphs: Sequence[Glyph]) -> str | None:
+def best_reading(glyphs: Sequence[CharRead]) -> str | None:
     """The most likely 64-character spelling, or None when the value cannot be made 64 long."""
     return next(spellings(glyphs, 1), None)
 
 
-def spellings(glyphs: Sequence[Glyph], budget: int = BUDGET) -> Iterator[str]:
+def spellings(glyphs: Sequence[CharRead], budget: int = BUDGET) -> Iterator[str]:
     """Distinct 64-character spellings in increasing cost, `budget` at most.
 
     Per variant, each change is an item (position, alternative) costing the difference to the position's
@@ -146,7 +146,7 @@ def _next_free(items: list[tuple[float, int, int]], start: int, used: set[int]) 
     return None
 
 
-def resolve(glyphs: Sequence[Glyph], known: Collection[str], budget: int = BUDGET) -> str | None:
+def resolve(glyphs: Sequence[CharRead], known: Collection[str], budget: int = BUDGET) -> str | None:
     """The spelling whose SHA-256 is among `known` (hex digests), or None within the budget; last, for a
     reading one short, any character missing anywhere (OCR drops a thin letter beside another)."""
     if not known:
@@ -175,7 +175,7 @@ def exact_match(match: Match, value: bytes, why: str) -> Match:
     )
 
 
-def resolve_value(glyphs: Sequence[Glyph], values: Collection[bytes]) -> bytes | None:
+def resolve_value(glyphs: Sequence[CharRead], values: Collection[bytes]) -> bytes | None:
     """The known value OCR read (values found as text in the same scan): one that every position's options
     allow, in one of the ways to make the reading 64 long, at a bounded cost; a reading one short may miss
     any character. Direct, no enumeration: the values are at hand."""

@@ -1,8 +1,8 @@
 """The text of a screenshot as the detector reads it, and the values in it as OCR saw them.
 
 OCR lines on the same row are joined left to right, rows top to bottom. A run of letters and digits that
-is 62 to 66 characters long (a 64-character value with a letter dropped or added; parts split by one
-space joined) is a value: the text holds its most likely 64-character spelling, and the `Token` keeps
+is 62 to 66 characters long (a 64-character value with a letter dropped or added; spaces OCR put inside it
+where no room was left out) is a value: the text holds its most likely 64-character spelling, and the `Token` keeps
 everything OCR saw of it (alternatives, widths, box) to read it exactly later. `label_kind` names a
 value by the words around it on the screen ("API Key", "Secret Key", `api_secret =`).
 """
@@ -13,9 +13,8 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 
-from keyguard.detect.confusables import LENGTH, Glyph, best_reading, exact_match, is_value_char, resolve
-from keyguard.detect.ocr import Glyph as Glyph_
-from keyguard.detect.ocr import Line
+from keyguard.detect.confusables import LENGTH, CharRead, best_reading, exact_match, is_value_char, resolve
+from keyguard.detect.ocr import Glyph, Line
 from keyguard.detect.pairing import pair_indices
 from keyguard.model import Match, redact
 
@@ -41,7 +40,7 @@ class Token:
     column: int  # 1-based column (characters) where the spelling starts
     spelling: str  # the most likely 64 characters
     reading: str  # as OCR read it (letters and digits)
-    glyphs: tuple[Glyph, ...]
+    glyphs: tuple[CharRead, ...]
     box: tuple[int, int, int, int]  # in image pixels
     confidence: float
 
@@ -85,7 +84,7 @@ def _runs(line: Line) -> list[tuple[int, int]]:
     return [(a, b) for a, b in joined if SHORTEST <= b - a - _spaces(line, a, b) <= LONGEST]
 
 
-def _centre(glyph: Glyph_) -> float:
+def _centre(glyph: Glyph) -> float:
     return (glyph.x0 + glyph.x1) / 2
 
 
