@@ -21,7 +21,7 @@ from pykeepass.kdbx_parsing import KDBX
 from pykeepass.kdbx_parsing.kdbx4 import kdf_uuids
 
 from conftest import make_canaries, random_token
-from keyguard.vault.keepass import KeePassBackend, find_credential, parse_spec
+from keyguard.vault.keepass import KeePassBackend, find_credential, parse_spec, why_not_read
 from keyguard.vault.store import VaultError, new_entry, open_backend
 
 PASSWORD = "correct horse battery staple"
@@ -216,6 +216,13 @@ def test_which_field_each_value_came_from():
     found = find_credential(entry)
     assert found is not None and (found.key_place.kind, found.key_place.name) == ("field", "API-KEY")
     assert found.secret_place.kind == "password" and found.secret == PAIRS[8][1]
+    assert why_not_read(entry) is None  # read: nothing to explain
+    login = database.add_entry(database.root_group, "Gmail", "me@example.com", "hunter2")
+    assert find_credential(login) is None and why_not_read(login) is None  # not meant as a key: not mentioned
+    lacking = database.add_entry(database.root_group, "lacking", PAIRS[8][0], "the-account-password")
+    lacking.set_custom_property("Secret Key", "pasted-only-half")
+    assert find_credential(lacking) is None
+    assert why_not_read(lacking).startswith("no secret beside it is a 64-character HMAC secret")
 
 
 def test_two_keys_with_one_title_get_their_group_path(tmp_path, monkeypatch):

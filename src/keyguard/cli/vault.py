@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from keyguard.cli.common import fail, read_pair
@@ -63,7 +64,10 @@ def list_entries() -> None:
     for entry in entries.values():
         c = entry.credential
         table.add_row(entry.label, c.redacted_key, c.key_type, c.fingerprint[:16] + "…", entry.created)
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    for title, reason in backend.skipped.items():
+        console.print(f"[yellow]not read: {escape(title)}: {escape(reason)}[/yellow]")
 
 
 @app.command("remove")

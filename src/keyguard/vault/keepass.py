@@ -29,6 +29,7 @@ from pykeepass.kdbx_parsing import KDBX
 from pykeepass.kdbx_parsing.common import rotate_seeds
 from pykeepass.pykeepass import BLANK_DATABASE_LOCATION, BLANK_DATABASE_PASSWORD
 
+from keyguard.exchange.credentials import CredentialError, check_api_key
 from keyguard.vault.aes_kdf import transformed_key
 from keyguard.vault.store import (
     Entry,
@@ -100,6 +101,21 @@ def find_credential(entry: KeePassEntry) -> Found | None:
                 continue
             return Found(checked.api_key, checked.secret, key_place, secret_place)
     return None
+
+
+def why_not_read(entry: KeePassEntry) -> str | None:
+    """For an entry meant to hold a Binance key (a field named like one, or a PEM attached) that
+    `find_credential` cannot read: why, without repeating a value. None for any other entry."""
+    fields = {_normalised(name): value for name, value in entry.custom_properties.items() if value}
+    named = [name for name in fields if name in KEY_NAMES + SECRET_NAMES + PRIVATE_NAMES]
+    if (not named and not _pem_attachments(entry)) or find_credential(entry) is not None:
+        return None
+    key = next((fields[name] for name in fields if name in KEY_NAMES), entry.username or "")
+    try:
+        check_api_key(key)
+    except CredentialError as error:
+        return str(error)
+    return "no secret beside it is a 64-character HMAC secret or an unencrypted Ed25519/RSA private key in PEM"
 
 
 def _pem_attachments(entry: KeePassEntry) -> list[tuple[object, str]]:
@@ -223,9 +239,14 @@ class KeePassBackend(LockedStore):
         database = self._open(raw)
         recycle_bin = database.recyclebin_group
         found = []
+        self.skipped = {}
         for entry in database.entries:
-            if entry.title and not _inside(entry, recycle_bin) and (credential := find_credential(entry)):
+            if not entry.title or _inside(entry, recycle_bin):
+                continue
+            if credential := find_credential(entry):
                 found.append((entry, credential))
+            elif reason := why_not_read(entry):
+                self.skipped["/".join(entry.path)] = reason
         titles = [entry.title for entry, _ in found]
         entries: dict[str, Entry] = {}
         places = {}

@@ -97,6 +97,7 @@ def new_entry(label: str, api_key: str, secret: str) -> Entry:
 class Backend(Protocol):
     name: str
     keeps_history: bool  # a changed entry keeps its old values itself (KeePass); else `rotate` keeps LABEL.old
+    skipped: dict[str, str]  # entries meant as keys that could not be read (a password manager's): why
 
     def unlock(self, create: bool = False) -> None: ...
 
@@ -147,6 +148,7 @@ class LockedStore:
     lock_path: Path
 
     def __init__(self) -> None:
+        self.skipped: dict[str, str] = {}
         self._seen: object = None  # the store as this object last read or wrote it (None: empty)
         self._loaded: dict[str, Entry] = {}
         self._depth = 0
