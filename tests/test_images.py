@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 from PIL import Image, ImageDraw
-from test_images_screens import binance, font, terminal, token
+from test_images_screens import binance, binance_app, font, terminal, token
 
 from conftest import commit_files, git, isolated_env
 from keyguard.detect.confusables import LOOKALIKES
@@ -251,3 +251,19 @@ def test_a_phone_screenshot_is_read(tmp_path):
     (tmp_path / "IMG_2041.jpg").write_bytes(out.getvalue())
     report = scan_json("IMG_2041.jpg", cwd=tmp_path)
     assert sorted(f["kind"] for f in report["findings"]) == ["api_key", "secret"], report
+
+
+def test_values_wrapped_onto_two_lines_in_the_app_are_found_and_boxed_whole(tmp_path):
+    shot = binance_app(2)
+    saved(shot.image, tmp_path / "Screenshot_20240501_Binance.png", "PNG")
+    report = scan_json("Screenshot_20240501_Binance.png", cwd=tmp_path)
+    findings = {f["kind"]: f for f in report["findings"]}
+    assert sorted(findings) == ["api_key", "secret"] and findings["api_key"]["severity"] == "critical", report
+    for value, kind in shot.values:
+        assert alike(masked(value.encode()), findings[kind]["ocr_reading"])
+    done = keyguard("redact", "Screenshot_20240501_Binance.png", "-o", "out/safe.png", cwd=tmp_path)
+    assert done.returncode == 2  # no such folder: said, nothing written
+    (tmp_path / "out").mkdir()
+    done = keyguard("redact", "Screenshot_20240501_Binance.png", "-o", "out/safe.png", cwd=tmp_path)
+    assert done.returncode == 0 and "4 boxes drawn" in done.stderr, done.stderr
+    assert scan_json("out", cwd=tmp_path)["findings"] == []

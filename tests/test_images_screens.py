@@ -1,10 +1,11 @@
 """Synthetic screenshots for the image tests and bench/screenshots.py, drawn with Pillow, never from real keys.
 
 Each kind imitates a real screen where Binance keys get photographed: Binance's API Management page right
-after a key is created (light and dark), terminals (dark and light), a code editor, a messenger, a trading
-bot's web settings, a log viewer. `phone` shrinks any of them and saves it as a JPEG, as a screenshot
-forwarded in a messenger arrives. Values are random 64-character alphanumerics from the seed; look-alikes
-(SHA-256 hashes, listen keys, placeholders) are drawn beside them and must never be reported.
+after a key is created (light, dark, and the phone app, where the values wrap onto a second line),
+terminals (dark and light), a code editor, a messenger, a trading bot's web settings, a log viewer. `phone`
+shrinks one of them and saves it as a JPEG, as a screenshot forwarded in a messenger arrives. Values are
+random 64-character alphanumerics from the seed; look-alikes (SHA-256 hashes, listen keys, placeholders)
+are drawn beside them and must never be reported.
 
 Tuning used seeds below HELD_OUT_SEED; the bench reports on seeds from HELD_OUT_SEED on.
 """
@@ -105,6 +106,30 @@ def binance(seed: int, dark: bool = False) -> Shot:
         fill=muted,
     )
     return Shot("binance-dark" if dark else "binance", seed, image, [(key, "api_key"), (secret, "secret")], [digest])
+
+
+def binance_app(seed: int) -> Shot:
+    """Binance's app on a phone right after creating a key: the key and the secret wrapped onto two lines."""
+    rng = random.Random(f"binance_app:{seed}")
+    key, secret = token(rng), token(rng)
+    image, draw = _page((720, 1480), "white")
+    size = rng.choice([24, 26])
+    regular, bold = font(size), font(size + 8, bold=True)
+    draw.text((40, 60), "9:41", font=font(22, bold=True), fill="black")
+    draw.text((40, 140), "API Management", font=bold, fill="#1e2329")
+    draw.text((40, 230), "Label: " + rng.choice(["bot", "grid-bot", "3commas"]), font=regular, fill="#707a8a")
+    y = 320
+    for label, value in (("API Key", key), ("Secret Key", secret)):
+        draw.text((40, y), label, font=regular, fill="#707a8a")
+        y += int(size * 1.8)
+        cut = rng.choice([30, 32, 34])  # as the app wraps it
+        for part in (value[:cut], value[cut:]):
+            draw.text((40, y), part, font=regular, fill="#1e2329")
+            y += int(size * 1.5)
+        y += size * 2
+    notice = "Please don't share your API Key and Secret"
+    draw.text((40, y + 40), notice, font=font(20), fill="#c99400")
+    return Shot("binance-app", seed, image, [(key, "api_key"), (secret, "secret")])
 
 
 def terminal(seed: int, light: bool = False) -> Shot:
@@ -247,6 +272,7 @@ def phone(seed: int) -> Shot:
 KINDS: dict[str, Callable[[int], Shot]] = {
     "binance": binance,
     "binance-dark": lambda seed: binance(seed, dark=True),
+    "binance-app": binance_app,
     "terminal": terminal,
     "terminal-light": lambda seed: terminal(seed, light=True),
     "editor": editor,

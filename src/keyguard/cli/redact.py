@@ -38,6 +38,8 @@ def redact_command(
         raise fail(f"{source}: {error.strerror or error}") from None
     if output is not None and source != "-" and _same_file(source, output):
         raise fail(f"{output} is {source} itself: redact never writes over the original; give another -o")
+    if output is not None and not Path(output).absolute().parent.is_dir():
+        raise fail(f"{output}: no such folder")
     if image_format(data[:32]) is not None:
         _redact_image(data, source, output)
         return

@@ -26,8 +26,8 @@ MIN_ALTERNATIVE = 0.002  # probability below which an alternative is not kept
 DETECT_SIDE = 1280
 MAX_ENLARGE = 2.0
 # a box this many times as wide as high may hold a value: 62 characters of a monospace font (0.6 em each) in
-# a box 1.8 em high (the detector's margin and ours) are 20 heights wide; a condensed font less
-WIDE_LINE = 12
+# a box 1.8 em high (the detector's margin and ours) are 20 heights wide, half a wrapped value 10
+WIDE_LINE = 10
 _LOCK = threading.Lock()
 
 

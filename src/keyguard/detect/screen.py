@@ -19,6 +19,7 @@ from keyguard.detect.pairing import pair_indices
 from keyguard.model import Match, redact
 
 SHORTEST, LONGEST = LENGTH - 2, LENGTH + 2
+Part = tuple[Line, int, int]  # glyphs [start, end) of a line
 SPURIOUS_SPACE = 1.75  # a space whose neighbours are closer than this many usual steps took no room: not there
 ROW_OVERLAP = 0.5  # of a line's height: lines whose middles are closer are on one row
 LABEL_CHARS = 48  # characters before a value on its row in which its label is looked for
@@ -28,7 +29,7 @@ _LABEL = re.compile(
     r"|(?P<key>api[ _.-]?key|access[ _.-]?key|public|\bkey\b|apikey)"
 )
 READ_IN_IMAGE = "read in an image (OCR)"
-_LONG_RUN = re.compile(r"[A-Za-z0-9+/=|\]\[!$]{40,}")
+_LONG_RUN = re.compile(r"[A-Za-z0-9+/=|\]\[!$]{24,}")  # half a wrapped value: worth reading the rest
 _PEM = re.compile(r"(?i)PRIVATE\s*KEY|BEGIN\s+[A-Z ]*KEY")
 
 
@@ -41,7 +42,7 @@ class Token:
     spelling: str  # the most likely 64 characters
     reading: str  # as OCR read it (letters and digits)
     glyphs: tuple[CharRead, ...]
-    box: tuple[int, int, int, int]  # in image pixels
+    boxes: tuple[tuple[int, int, int, int], ...]  # in image pixels: one a line (two when wrapped)
     confidence: float
 
 
@@ -60,8 +61,8 @@ class Screen:
 
 
 def _runs(line: Line) -> list[tuple[int, int]]:
-    """(start, end) glyph indices of the runs that may be values. OCR puts spaces inside long values that are
-    not there: parts a space apart are joined where that space took no room of its own."""
+    """(start, end) glyph indices of the runs of letters and digits. OCR puts spaces inside long values that
+    are not there: parts a space apart are joined where that space took no room of its own."""
     runs: list[tuple[int, int]] = []
     start = None
     for i, glyph in enumerate((*line.glyphs, None)):
@@ -81,7 +82,7 @@ def _runs(line: Line) -> list[tuple[int, int]]:
                 joined[-1] = (joined[-1][0], run[1])
                 continue
         joined.append(run)
-    return [(a, b) for a, b in joined if SHORTEST <= b - a - _spaces(line, a, b) <= LONGEST]
+    return joined
 
 
 def _centre(glyph: Glyph) -> float:
@@ -115,37 +116,69 @@ def _rows(lines: list[Line]) -> list[list[Line]]:
 
 
 def screen_of(lines: list[Line]) -> Screen:
-    """The screen's text and its values."""
+    """The screen's text and its values (a value wrapped onto the next row, as narrow screens show a secret,
+    joined: its spelling stands on the first row)."""
+    grouped = _rows(lines)
+    runs = {id(line): _runs(line) for row in grouped for line in row}
     rows: list[str] = []
     tokens: list[Token] = []
-    for number, row in enumerate(_rows(lines), 1):
+    resume: dict[int, int] = {}  # a line whose first glyphs end a value wrapped from the row above: where to go on
+    for number, row in enumerate(grouped, 1):
         text = ""
-        for line in row:
+        for index, line in enumerate(row):
             if text:
                 text += "  "
-            at = 0
-            for start, end in _runs(line):
-                glyphs = [g for g in line.glyphs[start:end] if g.char != " "]
+            at = resume.get(id(line), 0)
+            for start, end in runs[id(line)]:
+                if start < at:
+                    continue
+                parts = [(line, start, end)]
+                below = grouped[number] if number < len(grouped) else None
+                if _length(line, start, end) < SHORTEST and index == len(row) - 1 and below:
+                    parts += _continued(line, start, end, below[0], runs[id(below[0])])
+                if not SHORTEST <= sum(_length(*part) for part in parts) <= LONGEST:
+                    continue
+                glyphs = [g for part, a, b in parts for g in part.glyphs[a:b] if g.char != " "]
                 shaped = tuple((g.alternatives, g.x1 - g.x0) for g in glyphs)
                 spelling = best_reading(shaped)
                 if spelling is None:
                     continue
                 text += "".join(g.char for g in line.glyphs[at:start])
-                box = line.span(start, end)
+                boxes = tuple(part.span(a, b) for part, a, b in parts)
                 confidence = round(sum(g.probability for g in glyphs) / len(glyphs), 3)
                 reading = "".join(g.char for g in glyphs)
-                tokens.append(Token(number, len(text) + 1, spelling, reading, shaped, box, confidence))
+                tokens.append(Token(number, len(text) + 1, spelling, reading, shaped, boxes, confidence))
                 text += spelling
                 at = end
+                if len(parts) == 2:
+                    resume[id(parts[1][0])] = parts[1][2]
             text += "".join(g.char for g in line.glyphs[at:])
         rows.append(text)
     pem = any(_PEM.search(row) for row in rows)
     return Screen(tuple(rows), tuple(tokens), pem)
 
 
+def _length(line: Line, start: int, end: int) -> int:
+    return end - start - _spaces(line, start, end)
+
+
+def _continued(line: Line, start: int, end: int, below: Line, below_runs: list[tuple[int, int]]) -> list[Part]:
+    """The rest of a value that ends its line, when the first line of the row below begins with it (at the
+    left, right below)."""
+    if any(g.char != " " for g in line.glyphs[end:]) or not below_runs:
+        return []
+    first, last = below_runs[0]
+    if any(g.char != " " for g in below.glyphs[:first]):
+        return []
+    height = line.box[3] - line.box[1]
+    close_below = 0 <= below.box[1] - line.box[1] <= 2 * height
+    at_left = below.box[0] <= line.span(start, end)[0] + height
+    return [(below, first, last)] if close_below and at_left else []
+
+
 def may_hold_values(lines: list[Line]) -> bool:
-    """Whether any of the lines holds a run of letters and digits long enough to be a value (or a private key's
-    body line), spaces OCR put inside it not counted: then the rest of the screen is worth reading."""
+    """Whether any of the lines holds a run of letters and digits long enough to be part of a value (or a
+    private key's body line), spaces OCR put inside it not counted: then the rest is worth reading."""
     return any(_LONG_RUN.search(line.text.replace(" ", "")) for line in lines)
 
 

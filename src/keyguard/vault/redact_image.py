@@ -66,7 +66,7 @@ def redact_image(data: bytes) -> Redacted:
     image = decode(data)
     lines = read_lines(image)
     screen = screen_of(lines)
-    boxes = [token.box for token in screen.tokens]
+    boxes = [box for token in screen.tokens for box in token.boxes]
     boxes += [box for line in lines for box in _long_runs(line)]
     pem = _private_key_lines(lines)
     boxes += [line.box for line in pem]
