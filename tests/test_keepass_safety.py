@@ -244,7 +244,8 @@ def test_a_save_after_another_program_wrote_is_refused_and_loses_nothing(tmp_pat
     other.add_entry(other.root_group, "typed in KeePassXC", "user", "pass")
     other.save()
     entries["mine"] = new_entry("mine", *PAIRS[9])
-    with pytest.raises(VaultError, match="changed by another keyguard since it was read"):
+    refused = r"changed by another program \(KeePassXC, a file sync, another keyguard\) since it was read"
+    with pytest.raises(VaultError, match=refused):
         backend.save(entries)
     titles = {e.title for e in reopen(path).entries}
     assert "typed in KeePassXC" in titles and "mine" not in titles

@@ -153,6 +153,7 @@ _PASSWORDS: dict[str, str | None] = {}  # database -> the password that opened o
 
 class KeePassBackend(LockedStore):
     keeps_history = True
+    other_writers = "another program (KeePassXC, a file sync, another keyguard)"
 
     def __init__(self, path: Path, keyfile: Path | None = None) -> None:
         super().__init__()

@@ -145,6 +145,7 @@ class LockedStore:
 
     name = "vault"
     keeps_history = False
+    other_writers = "another keyguard"  # who else may change the store
     lock_path: Path
 
     def __init__(self) -> None:
@@ -208,7 +209,7 @@ class LockedStore:
     def _write_unchanged(self, entries: dict[str, Entry]) -> None:
         if self._read() != self._seen:
             raise VaultError(
-                f"the {self.name} was changed by another keyguard since it was read; nothing was written, "
+                f"the {self.name} was changed by {self.other_writers} since it was read; nothing was written, "
                 "run the command again"
             )
         checked = {label: self._checked(label, entry) for label, entry in entries.items()}
