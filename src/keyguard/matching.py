@@ -21,6 +21,7 @@ from keyguard.sources.chat import MAX_CHAT_FILE_BYTES, chat_platform, iter_messa
 from keyguard.sources.images import (
     CleanCache,
     NotReadable,
+    TooSmall,
     content_digest,
     decode,
     image_format,
@@ -213,9 +214,9 @@ class Matcher:
                 continue  # binary members are routine inside archives
 
     def _match_member(self, item: Member, provenance: Provenance, root: str, tally: Tally) -> None:
-        if self._match_image(item.data, provenance, root, tally) or self._match_chat(
-            item.data, provenance, root, tally
-        ):
+        if self._match_image(item.data, provenance, root, tally):
+            return
+        if self._match_chat(item.data, provenance, root, tally):
             return
         matches = [m for m in self.files.scan_file(text_chunks(item.data), provenance.path) if not m.pending]
         tally.hits += [Hit(root, provenance, m) for m in matches]
@@ -237,8 +238,10 @@ class Matcher:
             return True
         try:
             screen = screen_of(read_lines(decode(data), may_hold_values))
+        except TooSmall:
+            return True
         except NotReadable as reason:
-            if provenance.kind == "file" and "too small" not in str(reason):  # icons are routine
+            if provenance.kind == "file":  # in history and archives, broken images are routine
                 tally.skipped.append(Skipped(provenance.path, str(reason)))
             return True
         if not screen.tokens and not screen.pem:

@@ -81,6 +81,7 @@ def _engine() -> Any:
     return RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1, det_limit_side_len=32)
 
 
+@cache
 def ocr_version() -> str:
     from importlib.metadata import version
 

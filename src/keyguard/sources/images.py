@@ -38,7 +38,11 @@ _MAGIC = (
 
 
 class NotReadable(Exception):
-    """An image that is not read: too small (an icon), too large, or broken. The message says which."""
+    """An image that is not read: too large, or broken. The message says which."""
+
+
+class TooSmall(NotReadable):
+    """An icon, an avatar, an emoji: routine, never listed as skipped."""
 
 
 def image_format(head: bytes) -> str | None:
@@ -65,7 +69,7 @@ def decode(data: bytes) -> Image.Image:
         if width * height > MAX_PIXELS:
             raise NotReadable(f"image too large to read ({width}x{height})")
         if width < MIN_WIDTH or height < MIN_HEIGHT:
-            raise NotReadable(f"image too small to hold a readable key ({width}x{height})")
+            raise TooSmall(f"image too small to hold a readable key ({width}x{height})")
         frame = next(ImageSequence.Iterator(image))
         frame.load()
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
