@@ -101,7 +101,10 @@ def test_one_key_in_several_repositories_is_one_finding_with_every_place(tmp_pat
     beta = bare_copy(beta_work, tmp_path / "srv" / "beta.git")
     gamma = new_repo(tmp_path / "gamma", **{"keys.py": f'binance_secret = "{own}"\n', "x.py": "x = 1\n"})
     listing = tmp_path / "repos.txt"
-    listing.write_text(f"alpha\nfile://{beta}\n{gamma}\n# retired\nmissing\nfile://{tmp_path}/srv/none.git\n")
+    with socket.socket() as probe:  # nothing listens there: ssh is refused at once, and never prompts
+        probe.bind(("127.0.0.1", 0))
+        ssh = f"ssh://git@127.0.0.1:{probe.getsockname()[1]}/acme/x.git"
+    listing.write_text(f"alpha\nfile://{beta}\n{gamma}\n# retired\nmissing\nfile://{tmp_path}/srv/none.git\n{ssh}\n")
     code, report, text = scan_json("--repos", str(listing), cwd=tmp_path)
     assert code == 1
     found = by_secret(report)
@@ -116,9 +119,10 @@ def test_one_key_in_several_repositories_is_one_finding_with_every_place(tmp_pat
     skipped = {item["path"]: item["reason"] for item in report["skipped"]}
     assert skipped[str(tmp_path / "missing")] == "unreachable: no such directory"
     assert "does not appear to be a git repository" in skipped[f"file://{tmp_path}/srv/none.git"]
+    assert skipped[ssh].startswith("unreachable: ") and "Please make sure" not in skipped[ssh]
     stats = report["stats"]
-    assert stats["cluster"] == {"scheduler": None, "workers": stats["jobs"], "tasks": 5}
-    assert [row["status"] for row in stats["repositories"]] == ["scanned"] * 3 + ["unreachable"] * 2
+    assert stats["cluster"] == {"scheduler": None, "workers": stats["jobs"], "tasks": 6}
+    assert [row["status"] for row in stats["repositories"]] == ["scanned"] * 3 + ["unreachable"] * 3
     assert stats["files_scanned"] == 4 and shared not in text and own not in text
 
 

@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -29,6 +30,7 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _SCP_LIKE = re.compile(r"^(?:[^@/\s]+@)?[^/:\s]+:(?!//)")  # git's own rule: a colon before any slash
 FETCH_TIMEOUT_SECONDS = 3600
 # no prompt for a password or a host key: an unattended worker fails instead of hanging
+_ADVICE = ("Please make sure you have the correct access rights", "and the repository exists.", "hint:")
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": "", "GCM_INTERACTIVE": "never"}
 
 
@@ -105,11 +107,19 @@ def _scrub(text: str, repo: Repository) -> str:
 
 
 def _reason(stderr: bytes, otherwise: str) -> str:
-    """git's first fatal or error line (the rest is advice: "Please make sure you have the correct access...")."""
+    """What git and ssh said, without git's advice ("Please make sure you have the correct access rights...")."""
     lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
-    stated = [line for line in lines if line.startswith(("fatal:", "error:"))]
-    line = (stated or lines or [otherwise])[0]
-    return line.removeprefix("fatal: ").removeprefix("error: ")
+    said = [line.removeprefix("fatal: ").removeprefix("error: ") for line in lines if not line.startswith(_ADVICE)]
+    return "; ".join(dict.fromkeys(said[:2])) or otherwise
+
+
+@cache
+def _unattended() -> dict[str, str]:
+    """git's environment without prompts; ssh (the user's own command, if configured) in batch mode."""
+    if os.environ.get("GIT_SSH_COMMAND") or os.environ.get("GIT_SSH"):
+        return _GIT_ENV
+    configured = subprocess.run(["git", "config", "--get", "core.sshCommand"], capture_output=True, text=True)
+    return {**_GIT_ENV, "GIT_SSH_COMMAND": f"{configured.stdout.strip() or 'ssh'} -o BatchMode=yes"}
 
 
 def _git(args: list[str], repo: Repository, cwd: Path | None = None) -> None:
@@ -118,7 +128,7 @@ def _git(args: list[str], repo: Repository, cwd: Path | None = None) -> None:
             ["git", *args],
             cwd=cwd,
             capture_output=True,
-            env={**os.environ, **_GIT_ENV},
+            env={**os.environ, **_unattended()},
             timeout=FETCH_TIMEOUT_SECONDS,
             check=False,
         )
