@@ -30,10 +30,16 @@ def test_the_aes_kdf_gives_pykeepass_own_transformed_key(rounds):
     assert aes_kdf(seed, rounds, composite) == pykeepass_aes_kdf(seed, rounds, composite)
 
 
+@pytest.fixture(autouse=True)
+def _own_home(tmp_path, monkeypatch):
+    """KeePassXC keeps its settings under HOME: a test's own."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+
+
 def _keepassxc(*args: str, stdin: str = PASSWORD + "\n") -> str:
-    done = subprocess.run(
-        [KEEPASSXC, *args], input=stdin, capture_output=True, text=True, timeout=60, env={**os.environ, "HOME": "/tmp"}
-    )
+    done = subprocess.run([KEEPASSXC, *args], input=stdin, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
