@@ -26,9 +26,16 @@ from keyguard.vault.store import VaultError, new_entry, open_backend
 
 PASSWORD = "correct horse battery staple"
 TEMPLATE_PASSWORD = "template"
-# (KDBX major version, with a key file, cipher): KDBX 4 with ChaCha20 gets Argon2id, as KeePassXC offers them
-FORMATS = [(3, False, "aes256"), (3, True, "aes256"), (4, False, "aes256"), (4, True, "aes256"), (4, True, "chacha20")]
-FORMAT_IDS = ["kdbx3.1", "kdbx3.1+keyfile", "kdbx4", "kdbx4+keyfile", "kdbx4-chacha20-argon2id+keyfile"]
+# (KDBX major version, with a key file, KDBX 4's cipher and key derivation; KDBX 3.1 is AES-256 with AES-KDF)
+FORMATS = [
+    (3, False, "aes256-argon2"),
+    (3, True, "aes256-argon2"),
+    (4, False, "aes256-argon2"),
+    (4, True, "aes256-argon2"),
+    (4, True, "chacha20-argon2id"),
+    (4, False, "aes256-aeskdf"),
+]
+FORMAT_IDS = ["kdbx3.1", "kdbx3.1+keyfile", "kdbx4", "kdbx4+keyfile", "kdbx4-chacha20-argon2id+keyfile", "kdbx4-aeskdf"]
 TIME_TAGS = {"CreationTime", "LastModificationTime", "LastAccessTime", "ExpiryTime", "LocationChanged"}
 
 
@@ -36,16 +43,24 @@ TIME_TAGS = {"CreationTime", "LastModificationTime", "LastAccessTime", "ExpiryTi
 
 
 @cache
-def _template(major: int, cipher: str = "aes256") -> bytes:
+def _template(major: int, variant: str = "aes256-argon2") -> bytes:
     """An empty database of that KDBX version with a cheap key derivation (tests only: 1 MiB Argon2, 2 passes;
-    1000 AES-KDF rounds), password TEMPLATE_PASSWORD; with ChaCha20, Argon2id."""
+    1000 AES-KDF rounds), password TEMPLATE_PASSWORD; `variant`: KDBX 4's cipher and key derivation."""
     database = create_database(io.BytesIO(), password=TEMPLATE_PASSWORD)
     header = database.kdbx.header.value.dynamic_header
     kdf = header.kdf_parameters.data.dict
     kdf["M"].value, kdf["I"].value, kdf["P"].value = 1024 * 1024, 2, 1
-    if cipher == "chacha20":
-        header.cipher_id.data, header.encryption_iv.data = "chacha20", os.urandom(12)
-        kdf["$UUID"].value = kdf_uuids["argon2id"]
+    cipher, derivation = variant.split("-")
+    header.cipher_id.data, header.encryption_iv.data = cipher, os.urandom(12 if cipher == "chacha20" else 16)
+    kdf["$UUID"].value = kdf_uuids[derivation]
+    if derivation == "aeskdf":  # a variant dictionary of its own: rounds and seed
+        header.kdf_parameters.data.dict = Container(
+            {
+                "$UUID": Container(type=0x42, key="$UUID", value=kdf_uuids["aeskdf"], next_byte=0x05),
+                "R": Container(type=0x05, key="R", value=1000, next_byte=0x42),
+                "S": Container(type=0x42, key="S", value=os.urandom(32), next_byte=0),
+            }
+        )
     buffer = io.BytesIO()
     database.save(buffer)
     if major == 4:
@@ -99,10 +114,14 @@ def write_keyfile(path: Path) -> Path:
 
 
 def new_database(
-    path: Path, major: int, keyfile: Path | None = None, password: str | None = PASSWORD, cipher: str = "aes256"
+    path: Path,
+    major: int,
+    keyfile: Path | None = None,
+    password: str | None = PASSWORD,
+    variant: str = "aes256-argon2",
 ) -> PyKeePass:
     """An empty KDBX `major` database at `path`, opened with pykeepass (add entries, then `.save()`)."""
-    database = PyKeePass(io.BytesIO(_template(major, cipher)), password=TEMPLATE_PASSWORD)
+    database = PyKeePass(io.BytesIO(_template(major, variant)), password=TEMPLATE_PASSWORD)
     database.password, database.keyfile = password, str(keyfile) if keyfile else None
     database.save(str(path))
     return PyKeePass(str(path), password=password, keyfile=str(keyfile) if keyfile else None)
@@ -178,13 +197,14 @@ def add_keepassxc_entries(database: PyKeePass) -> dict[str, tuple[str, str]]:
 @pytest.fixture(params=FORMATS, ids=FORMAT_IDS)
 def kdbx(request, tmp_path, monkeypatch) -> tuple[Path, Path | None, dict[str, tuple[str, str]]]:
     """A KeePassXC-style database in every format; the password in KEYGUARD_KEEPASS_PASSWORD."""
-    major, with_keyfile, cipher = request.param
+    major, with_keyfile, variant = request.param
     keyfile = write_keyfile(tmp_path / "db.keyx") if with_keyfile else None
     path = tmp_path / "keys.kdbx"
-    expected = add_keepassxc_entries(new_database(path, major, keyfile, cipher=cipher))
+    expected = add_keepassxc_entries(new_database(path, major, keyfile, variant=variant))
     database = reopen(path, keyfile)
     assert database.version == {3: (3, 1), 4: (4, 0)}[major]
-    assert database.kdbx.header.value.dynamic_header.cipher_id.data == cipher
+    _, derivation, cipher = _settings(database)
+    assert major == 3 or f"{cipher}-{derivation}" == variant
     monkeypatch.setenv("KEYGUARD_KEEPASS_PASSWORD", PASSWORD)
     monkeypatch.delenv("KEYGUARD_KEEPASS_KEYFILE", raising=False)
     return path, keyfile, expected

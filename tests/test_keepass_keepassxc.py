@@ -30,6 +30,18 @@ def test_the_aes_kdf_gives_pykeepass_own_transformed_key(rounds):
     assert aes_kdf(seed, rounds, composite) == pykeepass_aes_kdf(seed, rounds, composite)
 
 
+@pytest.mark.parametrize(
+    "major, variant, rounds",
+    [(3, "", 1000), (4, "aes256-aeskdf", 1000), (4, "aes256-argon2", None), (4, "chacha20-argon2id", None)],
+)
+def test_the_aes_kdf_settings_are_read_from_the_header(tmp_path, major, variant, rounds):
+    path = tmp_path / "keys.kdbx"
+    new_database(path, major, variant=variant or "aes256-argon2")  # KDBX 3.1: AES-KDF, whatever the variant
+    found = aes_kdf_parameters(path.read_bytes())
+    assert (found and found[1]) == rounds
+    assert aes_kdf_parameters(b"not a KeePass file") is None
+
+
 @pytest.fixture(autouse=True)
 def _own_home(tmp_path, monkeypatch):
     """KeePassXC keeps its settings under HOME: a test's own."""
@@ -98,10 +110,10 @@ def _field(entry: etree._Element, key: str) -> str | None:
 
 
 @pytest.mark.skipif(KEEPASSXC is None, reason="keepassxc-cli is not installed")
-@pytest.mark.parametrize("cipher", ["aes256", "chacha20"])
-def test_keepassxc_reads_kdbx4_databases_keyguard_changed(tmp_path, monkeypatch, cipher):
+@pytest.mark.parametrize("variant", ["aes256-argon2", "chacha20-argon2id"])
+def test_keepassxc_reads_kdbx4_databases_keyguard_changed(tmp_path, monkeypatch, variant):
     path = tmp_path / "keys.kdbx"
-    add_keepassxc_entries(new_database(path, 4, cipher=cipher))
+    add_keepassxc_entries(new_database(path, 4, variant=variant))
     monkeypatch.setenv("KEYGUARD_KEEPASS_PASSWORD", PASSWORD)
     with KeePassBackend(path).edit() as entries:
         entries["Binance main"] = new_entry("Binance main", *PAIRS[10])
