@@ -1,5 +1,5 @@
 """KeePass's AES-KDF at C speed. pykeepass runs its rounds in a Python loop: the 2.6 million rounds KeePassXC 2.7
-sets for a KDBX 3.1 database take it about 6 s; here they take a fraction of a second.
+set for a KDBX 3.1 database took it 3.1 s (median of 3, 2 shared cores); here 0.11 s.
 
 n AES-ECB rounds of a block B are the last block of AES-CBC over n zero blocks with B as the IV
 (C1 = E(0 xor B) = E(B), C2 = E(C1), ...), which `cryptography` computes in one call per chunk.
