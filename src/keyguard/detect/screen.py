@@ -19,6 +19,7 @@ from keyguard.detect.pairing import pair_indices
 from keyguard.model import Match, redact
 
 SHORTEST, LONGEST = LENGTH - 2, LENGTH + 2
+MIN_WRAPPED = 12  # characters of a value before it wraps, at least (a label's last word is no value's start)
 Part = tuple[Line, int, int]  # glyphs [start, end) of a line
 SPURIOUS_SPACE = 1.75  # a space whose neighbours are closer than this many usual steps took no room: not there
 ROW_OVERLAP = 0.5  # of a line's height: lines whose middles are closer are on one row
@@ -29,6 +30,7 @@ _LABEL = re.compile(
     r"|(?P<key>api[ _.-]?key|access[ _.-]?key|public|\bkey\b|apikey)"
 )
 READ_IN_IMAGE = "read in an image (OCR)"
+_GLUED_LABEL = re.compile(r"(?i)(?:api|secret|private)?key|secret")
 _LONG_RUN = re.compile(r"[A-Za-z0-9+/=|\]\[!$]{24,}")  # half a wrapped value: worth reading the rest
 _PEM = re.compile(r"(?i)PRIVATE\s*KEY|BEGIN\s+[A-Z ]*KEY")
 
@@ -82,7 +84,26 @@ def _runs(line: Line) -> list[tuple[int, int]]:
                 joined[-1] = (joined[-1][0], run[1])
                 continue
         joined.append(run)
-    return joined
+    return [trimmed for run in joined if (trimmed := _trimmed(line, *run))]
+
+
+def _trimmed(line: Line, start: int, end: int) -> tuple[int, int] | None:
+    """The run without punctuation at its ends (a closing brace read as part of it) and without a label
+    glued before it (`Key` + the value, where the label's line and the value's were read as one)."""
+    glyphs = line.glyphs
+    while start < end and not _alnum(glyphs[start].char):
+        start += 1
+    while end > start and not _alnum(glyphs[end - 1].char):
+        end -= 1
+    text = "".join(g.char for g in glyphs[start:end])
+    glued = _GLUED_LABEL.match(text)
+    if glued and SHORTEST <= _length(line, start + glued.end(), end) <= LONGEST:  # a value begins so 1 in 30,000
+        start += glued.end()
+    return (start, end) if end > start else None
+
+
+def _alnum(char: str) -> bool:
+    return char.isascii() and char.isalnum()
 
 
 def _centre(glyph: Glyph) -> float:
@@ -165,7 +186,7 @@ def _length(line: Line, start: int, end: int) -> int:
 def _continued(line: Line, start: int, end: int, below: Line, below_runs: list[tuple[int, int]]) -> list[Part]:
     """The rest of a value that ends its line, when the first line of the row below begins with it (at the
     left, right below)."""
-    if any(g.char != " " for g in line.glyphs[end:]) or not below_runs:
+    if any(g.char != " " for g in line.glyphs[end:]) or not below_runs or _length(line, start, end) < MIN_WRAPPED:
         return []
     first, last = below_runs[0]
     if any(g.char != " " for g in below.glyphs[:first]):
@@ -183,19 +204,17 @@ def may_hold_values(lines: list[Line]) -> bool:
 
 
 def label_kind(screen: Screen, token: Token) -> str | None:
-    """api_key or secret as the words before the value name it (on its row, else on the rows above that
-    hold no value), or None."""
-    before = screen.rows[token.row - 1][: token.column - 1][-LABEL_CHARS:]
-    places = [before]
+    """api_key or secret as the words before the value name it: the last label on its row before it, or on
+    the rows above that hold no value (read on as one text: "Secret" above "Key" is a secret's label)."""
+    places = [screen.rows[token.row - 1][: token.column - 1][-LABEL_CHARS:]]
     for row in range(token.row - 1, max(0, token.row - 1 - LABEL_ROWS), -1):
         if any(t.row == row for t in screen.tokens):
             break
         places.append(screen.rows[row - 1])
-    for text in places:
-        found = list(_LABEL.finditer(text))
-        if found:
-            return "secret" if found[-1].group("secret") else "api_key"
-    return None
+    found = list(_LABEL.finditer(" ".join(reversed(places))))
+    if not found:
+        return None
+    return "secret" if found[-1].group("secret") else "api_key"
 
 
 def ocr_matches(found: list[Match], screen: Screen, known: Collection[str]) -> list[Match]:
