@@ -95,7 +95,10 @@ def isolated_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         "KEYGUARD_INVENTORY": str(tmp_path / "inventory.sqlite"),
         "COLUMNS": "200",
     }
-    for name in ("BINANCE_API_KEY", "BINANCE_API_SECRET", "BINANCE_PRIVATE_KEY_FILE", "KEYGUARD_BINANCE_URL"):
+    inherited = ("BINANCE_API_KEY", "BINANCE_API_SECRET", "BINANCE_PRIVATE_KEY_FILE", "KEYGUARD_BINANCE_URL")
+    # a developer's own vault choice must never reach a test
+    inherited += ("KEYGUARD_VAULT", "KEYGUARD_KEEPASS_PASSWORD", "KEYGUARD_KEEPASS_KEYFILE")
+    for name in inherited:
         env.pop(name, None)
     return {**env, **extra}
 
