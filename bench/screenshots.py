@@ -13,6 +13,7 @@ the scan's own matcher (decode, OCR, detector, labels, exact reading against the
 - known fingerprint: read exactly once only its fingerprint is known (the inventory: spellings hashed)
 - kind: reported as the kind its label says (API key or secret)
 - FP: reports that are none of the planted values (the look-alikes: SHA-256 hashes, listen keys, placeholders)
+- chat-clean: a conversation with a transaction hash and a listen key, no value: what a clean screenshot costs
 - s/image: the median over images of each image's median over --runs runs, pinned to one core
 """
 
@@ -116,8 +117,10 @@ def main() -> None:
     print(f"| kind | images | values | {columns} |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, r in rows.items():
-        v = r["values"] or 1
-        shares = " | ".join(f"{100 * r[k] / v:.0f} %" for k in ("detected", "alone", "text", "known", "kind"))
+        v = r["values"]
+        shares = " | ".join(
+            f"{100 * r[k] / v:.0f} %" if v else "–" for k in ("detected", "alone", "text", "known", "kind")
+        )
         print(f"| {name} | {r['images']} | {r['values']} | {shares} | {r['fp']} | {r['seconds']:.2f} |")
 
 

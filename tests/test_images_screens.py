@@ -187,10 +187,12 @@ def editor(seed: int) -> Shot:
     return Shot("editor", seed, image, [(key, "api_key"), (secret, "secret")], ["YOUR_API_KEY_HERE"])
 
 
-def chat(seed: int) -> Shot:
-    """A messenger: the key pair pasted in bubbles."""
-    rng = random.Random(f"chat:{seed}")
+def chat(seed: int, clean: bool = False) -> Shot:
+    """A messenger: the key pair pasted in bubbles (`clean`: a transaction hash and a listen key instead)."""
+    rng = random.Random(f"chat:{clean}:{seed}")
     key, secret = token(rng), token(rng)
+    if clean:
+        key, secret = hex64(rng), token(rng, 60)
     image, draw = _page((1200, 760), "#e6ebee")
     draw.rectangle((0, 0, 1200, 56), fill="#517da2")
     draw.text((20, 16), "Grid bot support", font=font(18, bold=True), fill="white")
@@ -200,8 +202,8 @@ def chat(seed: int) -> Shot:
     messages = [
         (False, ["hi, the bot says invalid api-key, can you check?"]),
         (True, ["sure, send me the binance key and secret"]),
-        (False, ["api key:", key]),
-        (False, ["secret:", secret]),
+        (False, ["tx hash:" if clean else "api key:", key]),
+        (False, ["listenKey:" if clean else "secret:", secret]),
         (True, ["thanks, checking now"]),
     ]
     for mine, texts in messages:
@@ -212,6 +214,8 @@ def chat(seed: int) -> Shot:
         for i, text in enumerate(texts):
             draw.text((x + 14, y + 8 + i * int(size * 1.6)), text, font=regular, fill="#000000")
         y += height + 14
+    if clean:
+        return Shot("chat-clean", seed, image, [], [key, secret])
     return Shot("chat", seed, image, [(key, "api_key"), (secret, "secret")])
 
 
@@ -278,6 +282,7 @@ KINDS: dict[str, Callable[[int], Shot]] = {
     "editor": editor,
     "chat": chat,
     "bot-ui": bot_ui,
+    "chat-clean": lambda seed: chat(seed, clean=True),
     "logs": logs,
     "phone": phone,
 }
@@ -286,6 +291,6 @@ KINDS: dict[str, Callable[[int], Shot]] = {
 def test_every_kind_draws_its_values_and_differs_by_seed() -> None:
     for name, draw in KINDS.items():
         first, second = draw(HELD_OUT_SEED), draw(HELD_OUT_SEED + 1)
-        assert first.values and all(len(v) == 64 and v.isalnum() for v, _ in first.values), name
-        assert first.values != second.values and first.png() != second.png(), name
+        assert all(len(v) == 64 and v.isalnum() for v, _ in first.values), name
+        assert bool(first.values) == (name != "chat-clean") and first.png() != second.png(), name
         assert draw(HELD_OUT_SEED).values == first.values, name  # the seed alone decides
