@@ -45,9 +45,17 @@ def inbox() -> Iterator[tuple[str, list[dict]]]:
     server.server_close()
 
 
-def _keyguard(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def _keyguard(
+    env: dict[str, str], *args: str, stdin: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "keyguard", *args], input=stdin, capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-m", "keyguard", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=cwd,
     )
 
 
@@ -216,14 +224,7 @@ def test_install_service_writes_a_unit_that_runs_the_same_watch(sandbox, inbox, 
     env = _vault(tmp_path, sandbox, {"victim": "victim-bot"})
     env.update(HOME=str(tmp_path / "home"), XDG_CONFIG_HOME=str(tmp_path / "config"))
     args = ["watch", "--key", "victim", "--notify", url, "--base-url", sandbox.base_url, "--log", "events.jsonl"]
-    installed = subprocess.run(
-        [sys.executable, "-m", "keyguard", *args, "--install-service"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        cwd=tmp_path,
-    )
+    installed = _keyguard(env, *args, "--install-service", cwd=tmp_path)
     assert installed.returncode == 0, installed.stderr
     unit = tmp_path / "config" / "systemd" / "user" / "keyguard-watch-victim.service"
     assert f"wrote {unit}" in installed.stdout and (unit.stat().st_mode & 0o777) == 0o600
@@ -255,26 +256,12 @@ def test_install_service_writes_a_unit_that_runs_the_same_watch(sandbox, inbox, 
         process.kill()
     assert process.returncode == 0 and "watching stopped (SIGTERM)" in out, err
 
-    again = subprocess.run(
-        [sys.executable, "-m", "keyguard", *args, "--heartbeat", "3600", "--install-service"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        cwd=tmp_path,
-    )
+    again = _keyguard(env, *args, "--heartbeat", "3600", "--install-service", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     [backup] = unit.parent.glob("keyguard-watch-victim.service.*.bak")
     assert backup.read_text() == text and "--heartbeat" in unit.read_text()  # the earlier unit is kept
 
-    mac = subprocess.run(
-        [sys.executable, "-m", "keyguard", *args, "--install-service", "--service-manager", "launchd"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        cwd=tmp_path,
-    )
+    mac = _keyguard(env, *args, "--install-service", "--service-manager", "launchd", cwd=tmp_path)
     assert mac.returncode == 0, mac.stderr
     plist = tmp_path / "home" / "Library" / "LaunchAgents" / "io.keyguard.watch.victim.plist"
     agent = plistlib.loads(plist.read_bytes())
