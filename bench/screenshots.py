@@ -107,9 +107,8 @@ def main() -> None:
     start = 0 if args.tuning else HELD_OUT_SEED
     matcher = Matcher(False, "auto", True)
     rows = {name: bench_kind(name, range(start, start + args.images), args.runs, matcher) for name in args.kinds}
-    total = {
-        k: sum(r[k] for r in rows.values()) for k in ("images", "values", "detected", "alone", "known", "kind", "fp")
-    }
+    counted = ("images", "values", "detected", "alone", "text", "known", "kind", "fp")
+    total: dict[str, float] = {k: sum(r[k] for r in rows.values()) for k in counted}
     total["seconds"] = statistics.median(r["seconds"] for r in rows.values())
     rows["all"] = total
     print(f"seeds {start}..{start + args.images - 1} per kind, {args.runs} runs per image, one core")
@@ -118,9 +117,8 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, r in rows.items():
         v = r["values"]
-        shares = " | ".join(
-            f"{100 * r[k] / v:.0f} %" if v else "–" for k in ("detected", "alone", "text", "known", "kind")
-        )
+        rates = ("detected", "alone", "text", "known", "kind")
+        shares = " | ".join(f"{100 * r[k] / v:.0f} %" if v else "–" for k in rates)
         print(f"| {name} | {r['images']} | {r['values']} | {shares} | {r['fp']} | {r['seconds']:.2f} |")
 
 
