@@ -26,6 +26,9 @@ LENGTH = 64
 OFTEN_CONFUSED = {"O0": 1.0, "Il": 1.0, "o0": 1.5, "Oo": 2.0, "l1": 1.5, "I1": 1.5, "Jj": 1.5, "Q0": 2.0, "QO": 2.0}
 LOOKALIKE_COST = 3.5  # the other look-alikes
 DOUBLED_COST = 1.0  # per doubled letter restored, plus how far the glyph is from twice the usual width
+# a character's usual width against the median one's in proportional fonts: thin letters doubled are what
+# OCR reads once most, and two of them are only as wide as one usual letter
+WIDTH_FACTOR = dict.fromkeys("iljIJft1r", 0.5) | dict.fromkeys("mwMW", 1.4)
 SPURIOUS_COST = 1.5  # per character dropped, plus its own certainty
 BUDGET = 20_000  # spellings hashed at most per value, against fingerprints only (about 0.2 s)
 MISSING_COST = 6.0  # a character missing that was no doubled letter
@@ -81,8 +84,10 @@ def _variants(glyphs: Sequence[CharRead]) -> Iterator[tuple[float, list[list[tup
         return
     widths = sorted(width for _, width in glyphs)
     usual = widths[len(widths) // 2] or 1.0
+    monospace = sum(0.85 <= width / usual <= 1.15 for width in widths) >= 0.8 * len(widths)
     if 0 < missing <= 2:
-        costs = [DOUBLED_COST + abs(2.0 - width / usual) for _, width in glyphs]
+        factors = [1.0 if monospace else WIDTH_FACTOR.get(alternatives[0][0], 1.0) for alternatives, _ in glyphs]
+        costs = [DOUBLED_COST + abs(2.0 - width / (usual * f)) for (_, width), f in zip(glyphs, factors, strict=True)]
         ranked = sorted(range(len(glyphs)), key=costs.__getitem__)
         picks = [(i,) for i in ranked] if missing == 1 else [(i, j) for i in ranked[:16] for j in ranked[:16] if i < j]
         for pick in picks:
@@ -176,28 +181,26 @@ def exact_match(match: Match, value: bytes, why: str) -> Match:
 
 
 def resolve_value(glyphs: Sequence[CharRead], values: Collection[bytes]) -> bytes | None:
-    """The known value OCR read (values found as text in the same scan): one that every position's options
-    allow, in one of the ways to make the reading 64 long, at a bounded cost; a reading one short may miss
-    any character. Direct, no enumeration: the values are at hand."""
-    candidates = [v for v in values if len(v) == LENGTH]
-    if not candidates:
-        return None
-    for cost, options in _variants(glyphs):
-        tables = [{c: k for k, c in o} for o in options]
-        for value in candidates:
-            total = cost + sum(t.get(chr(b), math.inf) for t, b in zip(tables, value, strict=True))
-            if total <= MAX_VALUE_COST:
-                return value
-    if len(glyphs) == LENGTH - 1:
-        tables = [{c: k for k, c in _options(alternatives)} for alternatives, _ in glyphs]
-        for value in candidates:
-            # the cost with value[i] missing: the part before it read in place, the part after one place early
-            before = [0.0]
-            for table, b in zip(tables, value, strict=False):
-                before.append(before[-1] + table.get(chr(b), math.inf))
-            after = [0.0]
-            for table, b in zip(reversed(tables), reversed(value), strict=False):
-                after.append(after[-1] + table.get(chr(b), math.inf))
-            if any(before[i] + after[LENGTH - 1 - i] + MISSING_COST <= MAX_VALUE_COST for i in range(LENGTH)):
-                return value
+    """The known value OCR read (values found as text in the same scan, at hand): the reading aligned with
+    each value (a character read as one of its options, a doubled or any letter missing, a spurious one)
+    at a bounded cost. No enumeration: an edit distance against each value."""
+    tables = [{c: k for k, c in _options(alternatives)} for alternatives, _ in glyphs]
+    for value in values:
+        if len(value) == LENGTH and _alignment_cost(tables, value.decode("ascii", "replace")) <= MAX_VALUE_COST:
+            return value
     return None
+
+
+def _alignment_cost(tables: list[dict[str, float]], value: str) -> float:
+    previous = [j * SPURIOUS_COST for j in range(len(tables) + 1)]  # no value character yet: all spurious
+    for i, char in enumerate(value):
+        missing = DOUBLED_COST if i and value[i - 1] == char else MISSING_COST
+        current = [previous[0] + missing]
+        for j, table in enumerate(tables):
+            current.append(
+                min(previous[j] + table.get(char, math.inf), previous[j + 1] + missing, current[j] + SPURIOUS_COST)
+            )
+        if min(current) > MAX_VALUE_COST:
+            return math.inf
+        previous = current
+    return previous[-1]
