@@ -2,6 +2,8 @@
 
 Both take tasks with a tag and hand back (tag, result) as tasks finish, while more are being submitted;
 a task that raised (or was lost with its worker more often than Dask allows) comes back as the exception.
+Dask runs a dead worker's tasks again; the local pool cannot (a dead pool process breaks the pool), so
+there the repositories still to come are reported lost, not scanned.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
 from typing import Any
 
 WORKERS_WAIT_SECONDS = 60
@@ -50,7 +52,12 @@ class LocalRunner(Runner):
 
     def submit(self, tag: Hashable, function: Callable[..., Any], *args: Any) -> None:
         self.tasks += 1
-        self.pending[self.pool.submit(function, *args)] = tag
+        try:
+            future = self.pool.submit(function, *args)
+        except BrokenExecutor as error:  # a pool process died (killed, out of memory): the pool takes no more
+            future = Future()
+            future.set_exception(error)
+        self.pending[future] = tag
 
     def results(self) -> Iterator[tuple[Any, Any]]:
         while self.pending:
