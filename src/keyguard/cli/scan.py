@@ -245,6 +245,7 @@ def scan_command(
     try:
         accepted = load_baseline(baseline) if baseline else set()
         show_progress = fmt is OutputFormat.text and output is None and sys.stdout.isatty()
+        show_progress = show_progress or (bool(listed) and sys.stderr.isatty())  # the bar is on stderr, then gone
         result = _run_with_progress(options, show_progress)
     except (BaselineError, GitError, ClusterError) as error:
         raise _fail(str(error)) from None
