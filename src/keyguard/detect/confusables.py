@@ -21,9 +21,26 @@ from keyguard.model import Match, redact, secret_sha256
 
 LENGTH = 64
 # a look-alike costs at most as much as an alternative at probability e^-cost, whatever the recogniser said:
-# it is often sure of the wrong one of two (it reads a monospace O as 0 at 98 %). The pairs it confuses most
-# (measured with bench/screenshots.py) cost least.
-OFTEN_CONFUSED = {"O0": 1.0, "Il": 1.0, "o0": 1.5, "Oo": 2.0, "l1": 1.5, "I1": 1.5, "Jj": 1.5, "Q0": 2.0, "QO": 2.0}
+# it is often sure of the wrong one of two. Read as (what OCR read, what it may be): measured on the tuning
+# screens of bench/screenshots.py, a monospace 0 was an O in 36 of 58 readings, a sans-serif l an I as often.
+OFTEN_CONFUSED = {
+    "0O": 0.5,
+    "O0": 1.5,
+    "lI": 0.7,
+    "Il": 0.7,
+    "jJ": 1.0,
+    "Jj": 1.5,
+    "0o": 1.5,
+    "o0": 1.5,
+    "1l": 1.5,
+    "l1": 1.5,
+    "1I": 1.5,
+    "I1": 1.5,
+    "Oo": 2.0,
+    "oO": 2.0,
+    "Q0": 2.0,
+    "QO": 2.0,
+}
 LOOKALIKE_COST = 3.5  # the other look-alikes
 DOUBLED_COST = 1.0  # per doubled letter restored, plus how far the glyph is from twice the usual width
 # a character's usual width against the median one's in proportional fonts: thin letters doubled are what
@@ -38,7 +55,6 @@ MIN_PROBABILITY = 1e-4
 ALPHABET = string.ascii_letters + string.digits
 _GROUPS = ("O0oQD", "Il1i", "Zz2", "Ww", "Ss5", "Cc", "Vv", "Xx", "Kk", "Uu", "Pp", "Jj", "B8", "G6", "g9q", "Yy")
 LOOKALIKES = {c: "".join(x for g in _GROUPS if c in g for x in g if x != c) for g in _GROUPS for c in g}
-CONFUSION_COSTS = {pair: cost for both, cost in OFTEN_CONFUSED.items() for pair in (both, both[::-1])}
 # punctuation OCR may read instead of a letter or digit inside a value
 PUNCTUATION = {"|": "lI1", "]": "J", "[": "I", "!": "l1", "$": "S", "(": "C", "{": "C", "}": "J", "/": "l"}
 
@@ -67,7 +83,7 @@ def _options(alternatives: Alternatives) -> list[tuple[float, str]]:
         costs[c] = min(costs.get(c, cost), cost)
     for c in list(costs):
         for alike in LOOKALIKES.get(c, ""):
-            step = CONFUSION_COSTS.get(c + alike, LOOKALIKE_COST)
+            step = OFTEN_CONFUSED.get(c + alike, LOOKALIKE_COST)
             costs[alike] = min(costs.get(alike, math.inf), costs[c] + step)
     return sorted((cost, c) for c, cost in costs.items())
 
