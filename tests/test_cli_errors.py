@@ -54,3 +54,12 @@ def test_a_credential_never_prints_its_key_or_secret():
     credential = Credential(CANARY[:64], CANARY[::-1][:64])
     for text in (repr(credential), str(credential), f"{[credential]}"):
         assert CANARY[:64] not in text and CANARY[::-1][:64] not in text
+
+
+def test_square_brackets_in_a_message_are_shown_as_written(tmp_path):
+    """Paths and messages are never read as rich markup: '[cluster]' or '[red]' in them stay as they are."""
+    named = "[red]bots[/red]"
+    done = subprocess.run(
+        [sys.executable, "-m", "keyguard", "scan", named], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert done.returncode == 2 and f"keyguard: {named}: no such file or directory" in done.stderr

@@ -6,13 +6,14 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from keyguard.exchange.credentials import ask_valid, check_api_key, check_hmac_secret, check_private_key_pem
 
 
 def fail(message: str) -> typer.Exit:
     """One red line on stderr; the caller raises the returned Exit (code 2)."""
-    Console(stderr=True).print(f"[red]keyguard: {message}[/red]")
+    Console(stderr=True).print(f"[red]keyguard: {escape(message)}[/red]")
     return typer.Exit(2)
 
 

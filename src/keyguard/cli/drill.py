@@ -11,6 +11,7 @@ from urllib.request import Request, urlopen
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from keyguard.sandbox import BUILT_IN_SCENARIOS
 from keyguard.sandbox.truth import true_loss_usdt
@@ -52,7 +53,7 @@ def drill_command(
     reader = min(readers, key=lambda c: len(c["permissions"]), default=None) if audit_key else None
     case = out or Path(f"drill-{built.truth['scenario']}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}")
     if case.exists() and any(case.iterdir()):
-        console.print(f"[red]keyguard: {case} is not empty; choose another --out[/red]")
+        console.print(f"[red]keyguard: {escape(str(case))} is not empty; choose another --out[/red]")
         raise typer.Exit(2)
 
     def credential(entry: dict) -> Credential:

@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 app = typer.Typer(help="Git hooks that stop Binance keys before they are committed.", no_args_is_help=True)
 
@@ -86,7 +87,7 @@ def _keep_previous(target: Path, force: bool, console: Console) -> None:
     if not target.exists() or MARKER in target.read_text("utf-8", "replace"):
         return
     if not force:
-        console.print(f"[red]{target} already exists and is not keyguard's; nothing changed.[/red]")
+        console.print(f"[red]{escape(str(target))} already exists and is not keyguard's; nothing changed.[/red]")
         console.print(
             f"Rerun with --force: it is kept as {BACKUP_NAME} and still runs before keyguard's scan; "
             "or add `keyguard scan --staged` to it yourself."
@@ -94,7 +95,7 @@ def _keep_previous(target: Path, force: bool, console: Console) -> None:
         raise typer.Exit(2)
     backup = target.with_name(BACKUP_NAME)
     if backup.exists():
-        console.print(f"[red]{backup} exists already; move it away first. Nothing changed.[/red]")
+        console.print(f"[red]{escape(str(backup))} exists already; move it away first. Nothing changed.[/red]")
         raise typer.Exit(2)
     os.replace(target, backup)
     console.print(f"kept the previous hook as {backup}; it runs first, and its failure stops the commit")

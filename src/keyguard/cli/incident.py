@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 AUDIT_KEY_ENV = {  # the read-only audit key, named as keyguard names the leaked one
     "KEYGUARD_AUDIT_API_KEY": "BINANCE_API_KEY",
@@ -79,7 +80,7 @@ def incident_command(
                 {"BINANCE_API_KEY": os.environ[MASTER_ENV[0]], "BINANCE_API_SECRET": os.environ[MASTER_ENV[1]]}
             )
     except (CredentialError, VaultError) as error:
-        errors.print(f"[red]keyguard: {error}[/red]")
+        errors.print(f"[red]keyguard: {escape(str(error))}[/red]")
         raise typer.Exit(2) from None
     audit_client = BinanceClient(audit_credential, url) if audit_credential else None
     master = (BinanceClient(master_credential, url), os.environ[MASTER_ENV[2]]) if master_credential else None
@@ -125,7 +126,7 @@ def incident_command(
                 reader = from_prompt()
                 return BinanceClient(reader, url), f"audit key {reader.redacted_key} (typed)"
             except CredentialError as error:
-                errors.print(f"[red]keyguard: {error}; the audit finishes from what was captured[/red]")
+                errors.print(f"[red]keyguard: {escape(str(error))}; the audit finishes from what was captured[/red]")
                 return None
             finally:
                 bars.start()
@@ -148,7 +149,7 @@ def incident_command(
                 master=master,
             )
         except CaseError as error:
-            errors.print(f"[red]keyguard: {error}[/red]")
+            errors.print(f"[red]keyguard: {escape(str(error))}[/red]")
             raise typer.Exit(2) from None
     for action in result.log.actions:
         style = "" if action.ok else "yellow"
@@ -193,7 +194,8 @@ def _all_keys(
         try:
             credential_from_vault(record.label)
         except VaultError:
-            console.print(f"[yellow]{record.label} ({record.tool}) is not in the vault: contain it by hand[/yellow]")
+            named = f"{escape(record.label)} ({escape(str(record.tool))})"
+            console.print(f"[yellow]{named} is not in the vault: contain it by hand[/yellow]")
             codes.append(1)
             continue
         console.print(f"\n[bold]== {record.label} ({record.tool}) ==[/bold]")

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from keyguard.cli.common import fail, read_pair
 
@@ -86,7 +87,7 @@ def rotate_command(
         problems = _sub_account_problems(entries[master], sub_account, api_key, record.expected_ips, url)
     if problems:
         for problem in problems:
-            console.print(f"[red]  - {problem}[/red]")
+            console.print(f"[red]  - {escape(problem)}[/red]")
         raise fail("the new key does not match its profile; fix it in API Management and run rotate again")
     old = _switch(backend, label, fresh)
     store.replace_key(label, fresh.credential.fingerprint, fresh.credential.redacted_key, fresh.credential.key_type)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from keyguard.sandbox import BUILT_IN_SCENARIOS as BUILT_IN
 
@@ -22,7 +23,7 @@ def build_or_exit(scenario: str, seed: int | None, console: Console):
     try:
         return build_scenario(scenario, seed=seed)
     except ScenarioError as error:
-        console.print(f"[red]keyguard: {error}[/red]")
+        console.print(f"[red]keyguard: {escape(str(error))}[/red]")
         raise typer.Exit(2) from None
 
 
@@ -58,7 +59,8 @@ def serve(
     try:
         server = SandboxServer(built.exchange, host, port)
     except OSError as error:
-        console.print(f"[red]keyguard: cannot listen on {host}:{port}: {error.strerror or error}[/red]")
+        why = escape(str(error.strerror or error))
+        console.print(f"[red]keyguard: cannot listen on {escape(host)}:{port}: {why}[/red]")
         raise typer.Exit(2) from None
     if write_credentials:
         _write_json(write_credentials, built.credentials)

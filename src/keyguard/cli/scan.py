@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -48,7 +49,7 @@ class EngineChoice(StrEnum):
 
 
 def _fail(message: str) -> typer.Exit:
-    Console(stderr=True).print(f"[red]keyguard: {message}[/red]")
+    Console(stderr=True).print(f"[red]keyguard: {escape(message)}[/red]")
     return typer.Exit(EXIT_ERROR)
 
 
@@ -208,7 +209,7 @@ def scan_command(
     except ConfigError as error:
         raise _fail(str(error)) from None
     for warning in settings.warnings:
-        Console(stderr=True).print(f"[yellow]{warning}[/yellow]")
+        Console(stderr=True).print(f"[yellow]{escape(warning)}[/yellow]")
     values = settings.values
     fmt = output_format or OutputFormat(values.get("format", "text"))
     baseline = baseline or (Path(values["baseline"]) if "baseline" in values else None)
@@ -241,7 +242,7 @@ def scan_command(
     )
     missing = [p for p in options.paths if p != "-" and not os.path.lexists(p)]
     for path in missing:  # said now, the rest still scanned; exit 2 at the end so CI does not stay green
-        Console(stderr=True).print(f"[red]keyguard: {path}: no such file or directory[/red]")
+        Console(stderr=True).print(f"[red]keyguard: {escape(path)}: no such file or directory[/red]")
     try:
         accepted = load_baseline(baseline) if baseline else set()
         show_progress = fmt is OutputFormat.text and output is None and sys.stdout.isatty()

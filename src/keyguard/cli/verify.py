@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 VERDICT_STYLES = {
     "critical": "bold red",
@@ -56,7 +57,7 @@ def verify_command(
     try:
         credential = credential_from_vault(key) if key else (from_environment() or from_prompt())
     except (CredentialError, VaultError) as error:
-        Console(stderr=True).print(f"[red]keyguard: {error}[/red]")
+        Console(stderr=True).print(f"[red]keyguard: {escape(str(error))}[/red]")
         raise typer.Exit(2) from None
     store = None
     if label:
@@ -66,7 +67,7 @@ def verify_command(
         record = store.get(label)
         if record is None or record.fingerprint != credential.fingerprint:
             problem = "is not registered" if record is None else "is registered with another key"
-            Console(stderr=True).print(f"[red]keyguard: {label} {problem} (keyguard keys add)[/red]")
+            Console(stderr=True).print(f"[red]keyguard: {escape(label)} {escape(problem)} (keyguard keys add)[/red]")
             raise typer.Exit(2)
     client = BinanceClient(credential, base_url or os.environ.get("KEYGUARD_BINANCE_URL"))
     result = verify(client, rotation_days)
