@@ -80,6 +80,26 @@ def make_canaries(seed: int = 7) -> Canaries:
     )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_caches(tmp_path_factory: pytest.TempPathFactory):
+    """keyguard's OCR verdicts, mirrors and --since-last state go to the test run's own folders, never the
+    developer's (a cached verdict would also hide the work a test means to measure)."""
+    folders = {
+        "KEYGUARD_OCR_CACHE": "ocr-cache",
+        "KEYGUARD_STATE_DIR": "state",
+        "XDG_CACHE_HOME": "cache",
+    }
+    before = {name: os.environ.get(name) for name in folders}
+    for name, folder in folders.items():
+        os.environ[name] = str(tmp_path_factory.mktemp(folder))
+    yield
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture(scope="session")
 def canaries() -> Canaries:
     return make_canaries()

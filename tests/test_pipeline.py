@@ -101,3 +101,19 @@ def test_an_unwritable_output_is_one_line_and_exit_2(tmp_path, canaries):
     out, err = decode(done)
     assert done.returncode == 2 and "cannot write" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_folder_of_screenshots_is_read_by_several_processes(tmp_path):
+    """OCR costs about a second an image: six of them are worth the pool, however small their files are."""
+    from PIL import Image
+
+    shots = tmp_path / "Screenshots"
+    shots.mkdir()
+    for number in range(6):
+        Image.new("RGB", (640, 400), (250, 250, 250)).save(shots / f"shot-{number}.png")
+    assert sum(p.stat().st_size for p in shots.iterdir()) < 100_000
+    read = run_keyguard("scan", str(shots), "--format", "json", "--jobs", "2", cwd=tmp_path)
+    assert read.returncode == 0, read.stderr
+    assert json.loads(read.stdout)["stats"]["jobs"] == 2
+    unread = run_keyguard("scan", str(shots), "--format", "json", "--jobs", "2", "--no-images", cwd=tmp_path)
+    assert json.loads(unread.stdout)["stats"]["jobs"] == 1

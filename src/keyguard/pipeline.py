@@ -199,7 +199,8 @@ def scan(
             workers.run(StreamSource(options.stdin or sys.stdin.buffer), tally)
         paths = [p for p in options.paths if p != STDIN and not is_bare_repository(p)]
         if paths:
-            workers.run(FilesSource(paths, options.exclude, options.include_deps), tally, progress)
+            source = FilesSource(paths, options.exclude, options.include_deps, options.images)
+            workers.run(source, tally, progress)
         placed = [place(hit) for hit in tally.hits]
         attributed, histories, (history_blobs, history_bytes) = _histories(
             options, workers, tally, placed, tally.skipped

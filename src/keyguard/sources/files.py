@@ -12,6 +12,10 @@ BATCH_BYTES = 4 * 1024 * 1024
 BATCH_FILES = 256
 # What opening and reading a small file costs, in bytes of matching: 400 small files are worth a pool.
 FILE_COST_BYTES = 20_000
+# What reading a screenshot with OCR costs (0.3-1 s), in bytes of matching: each image is a unit of its own, and
+# a few of them are worth a pool. Images are known here by name; the worker knows them by their bytes.
+IMAGE_COST_BYTES = 32 * 1024 * 1024
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff")
 
 
 def shown_path(path: str) -> str:
@@ -20,10 +24,13 @@ def shown_path(path: str) -> str:
 
 
 class FilesSource(Source):
-    def __init__(self, paths: Sequence[str], exclude: Sequence[str] = (), include_deps: bool = False) -> None:
+    def __init__(
+        self, paths: Sequence[str], exclude: Sequence[str] = (), include_deps: bool = False, images: bool = True
+    ) -> None:
         self.paths = list(paths)
         self.exclude = list(exclude)
         self.include_deps = include_deps
+        self.images = images  # images are read with OCR: each costs as much as a large text file
 
     def _targets(self, skipped: list[Skipped]) -> Iterator[FileTarget]:
         seen: set[tuple[int, int]] = set()
@@ -40,7 +47,7 @@ class FilesSource(Source):
         size = 0
         for target in self._targets(skipped):
             batch.append(target)
-            size += target.size
+            size += _cost(target, self.images)
             if size >= BATCH_BYTES or len(batch) >= BATCH_FILES:
                 yield batch
                 batch, size = [], 0
@@ -53,4 +60,10 @@ class FilesSource(Source):
             yield Blob(provenance, file=target.path, size=target.size)
 
     def weight(self, unit: list[FileTarget]) -> int:
-        return sum(max(target.size, FILE_COST_BYTES) for target in unit)
+        return sum(_cost(target, self.images) for target in unit)
+
+
+def _cost(target: FileTarget, images: bool) -> int:
+    if images and target.path.lower().endswith(IMAGE_SUFFIXES):
+        return IMAGE_COST_BYTES
+    return max(target.size, FILE_COST_BYTES)
