@@ -150,9 +150,21 @@ def test_a_client_that_sends_no_pong_is_disconnected():
         while chunk := raw.recv(4096):
             received += chunk
         raw.close()
-    assert received[0] == 0x89  # a ping frame
-    close_at = received.index(b"\x88")
-    assert int.from_bytes(received[close_at + 2 : close_at + 4]) == 1011  # keepalive ping timeout
+    frames = _server_frames(received)
+    assert frames[0][0] == 0x89  # a ping frame
+    [close] = [payload for opcode, payload in frames if opcode == 0x88]
+    assert int.from_bytes(close[:2]) == 1011  # keepalive ping timeout
+
+
+def _server_frames(data: bytes) -> list[tuple[int, bytes]]:
+    """(first byte, payload) of each unmasked server frame; control frames are short (length < 126)."""
+    frames, at = [], 0
+    while at + 2 <= len(data):
+        length = data[at + 1] & 0x7F
+        assert length < 126, "the test expects only short control frames"
+        frames.append((data[at], data[at + 2 : at + 2 + length]))
+        at += 2 + length
+    return frames
 
 
 def test_live_attack_trades_are_in_truth(sandbox):
