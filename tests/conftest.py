@@ -123,6 +123,23 @@ def isolated_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
+def keyguard_in(
+    env: dict[str, str], *args: str, stdin: str | None = None, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """The real CLI in a child process with this environment (isolated_env's), text in and out; no terminal on
+    stdin unless `stdin` is given, so a prompt never waits."""
+    return subprocess.run(
+        [sys.executable, "-m", "keyguard", *args],
+        env=env,
+        cwd=cwd,
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def run_keyguard(*args: str, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
     """The real CLI in a child process, as a user runs it."""
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}

@@ -5,7 +5,6 @@ is read back with pykeepass alone; no secret in any output."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ import requests
 from test_keepass import ED25519, PAIRS, PASSWORD, add_keepassxc_entries, new_database, reopen, write_keyfile
 
 from conftest import isolated_env
+from conftest import keyguard_in as keyguard
 from keyguard.sandbox.scenario import build_scenario
 from keyguard.sandbox.server import SandboxServer
 
@@ -44,18 +44,6 @@ def _env(tmp_path: Path, database: Path, **extra: str) -> dict[str, str]:
     env = isolated_env(tmp_path, KEYGUARD_VAULT=f"keepass:{database}", KEYGUARD_KEEPASS_PASSWORD=PASSWORD, **extra)
     env.pop("KEYGUARD_KEEPASS_KEYFILE", None)
     return {**env, "NO_COLOR": "1"}
-
-
-def keyguard(env: dict[str, str], *args: str, stdin: str | None = None, cwd: Path | None = None):
-    return subprocess.run(
-        [sys.executable, "-m", "keyguard", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-    )
 
 
 def _clean(text: str, *secrets: str) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import isolated_env
+from conftest import isolated_env, keyguard_in
 from keyguard.watch.log import read_jsonl, read_store
 
 WASH = {"type": "wash-trade-theft", "key": "victim-bot", "symbol": "KGTUSDT", "markup": 8, "liquidate": []}
@@ -45,26 +45,12 @@ def inbox() -> Iterator[tuple[str, list[dict]]]:
     server.server_close()
 
 
-def _keyguard(
-    env: dict[str, str], *args: str, stdin: str | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "keyguard", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        cwd=cwd,
-    )
-
-
 def _vault(tmp_path: Path, sandbox, labels: dict[str, str]) -> dict[str, str]:
     """An isolated environment whose file vault holds the sandbox's keys under the given labels."""
     env = isolated_env(tmp_path, NO_COLOR="1")
     for label, name in labels.items():
         entry = sandbox.credentials[name]
-        added = _keyguard(env, "vault", "add", label, stdin=f"{entry['api_key']}\n{entry['secret']}\n")
+        added = keyguard_in(env, "vault", "add", label, stdin=f"{entry['api_key']}\n{entry['secret']}\n")
         assert added.returncode == 0, added.stderr
     return env
 
@@ -154,7 +140,7 @@ def test_bad_input_is_one_line_and_exit_2(sandbox, tmp_path):
         ],
     }
     for expected, args in cases.items():
-        done = _keyguard(env, *args)
+        done = keyguard_in(env, *args)
         assert (done.returncode, done.stdout) == (2, ""), (expected, done.stdout, done.stderr)
         assert expected in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
 
@@ -224,7 +210,7 @@ def test_install_service_writes_a_unit_that_runs_the_same_watch(sandbox, inbox, 
     env = _vault(tmp_path, sandbox, {"victim": "victim-bot"})
     env.update(HOME=str(tmp_path / "home"), XDG_CONFIG_HOME=str(tmp_path / "config"))
     args = ["watch", "--key", "victim", "--notify", url, "--base-url", sandbox.base_url, "--log", "events.jsonl"]
-    installed = _keyguard(env, *args, "--install-service", cwd=tmp_path)
+    installed = keyguard_in(env, *args, "--install-service", cwd=tmp_path)
     assert installed.returncode == 0, installed.stderr
     unit = tmp_path / "config" / "systemd" / "user" / "keyguard-watch-victim.service"
     assert f"wrote {unit}" in installed.stdout and (unit.stat().st_mode & 0o777) == 0o600
@@ -256,12 +242,12 @@ def test_install_service_writes_a_unit_that_runs_the_same_watch(sandbox, inbox, 
         process.kill()
     assert process.returncode == 0 and "watching stopped (SIGTERM)" in out, err
 
-    again = _keyguard(env, *args, "--heartbeat", "3600", "--install-service", cwd=tmp_path)
+    again = keyguard_in(env, *args, "--heartbeat", "3600", "--install-service", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     [backup] = unit.parent.glob("keyguard-watch-victim.service.*.bak")
     assert backup.read_text() == text and "--heartbeat" in unit.read_text()  # the earlier unit is kept
 
-    mac = _keyguard(env, *args, "--install-service", "--service-manager", "launchd", cwd=tmp_path)
+    mac = keyguard_in(env, *args, "--install-service", "--service-manager", "launchd", cwd=tmp_path)
     assert mac.returncode == 0, mac.stderr
     plist = tmp_path / "home" / "Library" / "LaunchAgents" / "io.keyguard.watch.victim.plist"
     agent = plistlib.loads(plist.read_bytes())
