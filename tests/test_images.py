@@ -4,6 +4,7 @@ keys; every test reads as few images as it can (OCR costs about a second an imag
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -19,9 +20,10 @@ from test_images_screens import binance, binance_app, font, terminal, token
 
 from conftest import commit_files, git, isolated_env
 from keyguard.detect.confusables import LOOKALIKES
+from keyguard.detect.ocr import load_lines, ocr_version
 from keyguard.inventory.store import Inventory, KeyRecord
 from keyguard.model import redact as masked
-from keyguard.sources.images import content_digest
+from keyguard.sources.images import ReadingCache
 
 DEAD_PROXY = "http://127.0.0.1:9"
 
@@ -36,10 +38,10 @@ def alike(shown: str, read: str) -> bool:
     return bool(pairs) and all(a == b or b in LOOKALIKES.get(a, "") for a, b in pairs)
 
 
-def keyguard(*args: str, cwd: Path, offline: bool = False) -> subprocess.CompletedProcess[str]:
+def keyguard(*args: str, cwd: Path, offline: bool = False, **env_extra: str) -> subprocess.CompletedProcess[str]:
     """The real CLI with its own vault, inventory and OCR cache; `offline`: no network at all (a new network
     namespace where this machine allows one, and proxies pointing at a closed port in any case)."""
-    env = isolated_env(cwd, KEYGUARD_OCR_CACHE=str(cwd / "ocr-cache"), NO_COLOR="1")
+    env = isolated_env(cwd, KEYGUARD_OCR_CACHE=str(cwd / "ocr-cache"), NO_COLOR="1", **env_extra)
     command = [sys.executable, "-m", "keyguard", *args]
     if offline:
         env |= {"HTTP_PROXY": DEAD_PROXY, "HTTPS_PROXY": DEAD_PROXY, "http_proxy": DEAD_PROXY}
@@ -164,26 +166,70 @@ def test_images_inside_archives_and_in_git_history_are_read(tmp_path, repo):
     assert history["in_head"] is False and history["commit"] and history["ocr"] is True
 
 
-def test_clean_images_are_cached_by_content_and_nothing_read_is_stored(tmp_path):
+def scan_seeing_imports(folder: str, cwd: Path) -> tuple[dict, bool]:
+    """The JSON report, and whether the OCR engine was loaded (Python's import log, in every process)."""
+    done = keyguard("scan", folder, "--format", "json", cwd=cwd, PYTHONPROFILEIMPORTTIME="1")
+    assert done.returncode in (0, 1), done.stderr[-2000:]
+    return json.loads(done.stdout), "rapidocr_onnxruntime\n" in done.stderr
+
+
+def two_screenshots(tmp_path: Path) -> tuple[Path, Path, str, str]:
+    """A terminal showing a key and a secret, and a screen showing no value (cheap to read)."""
+    key, secret = token(random.Random(21)), token(random.Random(22))
     clean = Image.new("RGB", (900, 120), "white")
     ImageDraw.Draw(clean).text(
         (12, 40), "user@vps:~/bot$ python bot.py --dry-run", font=font(16, mono=True), fill="black"
     )
-    shot = binance(7)
-    folder = tmp_path / "Pictures"
-    clean_path = saved(clean, folder / "clean.png", "PNG")
-    saved(shot.image, folder / "keys.png", "PNG")
-    assert len(scan_json("Pictures", cwd=tmp_path)["findings"]) == 2
-    cache = tmp_path / "ocr-cache"
-    entries = [p for p in cache.rglob("*") if p.is_file()]
-    assert [p.name.split("-")[0] for p in entries] == [content_digest(clean_path.read_bytes())]
-    assert all(p.stat().st_size == 0 for p in entries)  # a verdict, nothing read
-    # the cache is what decides: an image whose bytes are marked clean is not read again
-    keys_digest = content_digest((folder / "keys.png").read_bytes())
-    marked = cache / keys_digest[:2] / (keys_digest + entries[0].name[len(keys_digest) :])
-    marked.parent.mkdir(parents=True, exist_ok=True)
-    marked.touch()
-    assert scan_json("Pictures", cwd=tmp_path)["findings"] == []
+    shot = saved(env_lines(key, secret), tmp_path / "Pictures" / "env.png", "PNG")
+    return shot, saved(clean, tmp_path / "Pictures" / "clean.png", "PNG"), key, secret
+
+
+def cache_entry(tmp_path: Path, image: Path) -> Path:
+    return ReadingCache(tmp_path / "ocr-cache").path(image.read_bytes(), ocr_version())
+
+
+def findings_of(report: dict) -> list[tuple]:
+    return sorted((f["kind"], f["secret_sha256"], f["ocr_reading"]) for f in report["findings"])
+
+
+def test_a_rescan_runs_no_ocr_and_the_cache_holds_nothing_readable_without_the_image(tmp_path):
+    shot, clean, key, secret = two_screenshots(tmp_path)
+    first, loaded = scan_seeing_imports("Pictures", tmp_path)
+    assert loaded and len(first["findings"]) == 2
+    entries = sorted(p for p in (tmp_path / "ocr-cache").rglob("*") if p.is_file())
+    assert entries == sorted([cache_entry(tmp_path, shot), cache_entry(tmp_path, clean)])
+    assert {p.name.split("-")[0] for p in entries} == {
+        hashlib.sha256(i.read_bytes()).hexdigest() for i in [shot, clean]
+    }
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in entries)
+    sealed = cache_entry(tmp_path, shot).read_bytes()
+    for value in (key, secret):
+        forms = [value, value.encode().hex(), base64.b64encode(value.encode()).decode()]
+        forms += [value[i : i + 12] for i in range(len(value) - 11)]
+        assert not any(form.encode() in sealed for form in forms)
+    # whoever has the image has the reading: the entry opens with the image's bytes, and holds what OCR saw
+    reading = load_lines(ReadingCache(tmp_path / "ocr-cache").get(shot.read_bytes(), ocr_version()))
+    assert any(masked(key.encode())[:4] in line.text for line in reading)
+    assert load_lines(ReadingCache(tmp_path / "ocr-cache").get(clean.read_bytes(), ocr_version())) == []
+
+    second, loaded = scan_seeing_imports("Pictures", tmp_path)
+    assert not loaded  # no image was read: the OCR engine was not even loaded
+    assert findings_of(second) == findings_of(first)
+
+
+def test_a_damaged_cache_entry_is_read_again_and_replaced(tmp_path):
+    shot, clean, _, _ = two_screenshots(tmp_path)
+    first, _ = scan_seeing_imports("Pictures", tmp_path)
+    tampered = bytearray(cache_entry(tmp_path, shot).read_bytes())
+    tampered[len(tampered) // 2] ^= 1
+    cache_entry(tmp_path, shot).write_bytes(tampered)
+    cache_entry(tmp_path, clean).write_bytes(b"")  # as the previous version's "clean" marker was
+    again, loaded = scan_seeing_imports("Pictures", tmp_path)
+    assert loaded and findings_of(again) == findings_of(first)
+    assert cache_entry(tmp_path, shot).read_bytes() != bytes(tampered)
+    cache = ReadingCache(tmp_path / "ocr-cache")
+    assert cache.get(shot.read_bytes(), ocr_version()) and cache.get(clean.read_bytes(), ocr_version()) is not None
+    assert not scan_seeing_imports("Pictures", tmp_path)[1]
 
 
 def test_icons_are_skipped_quietly_and_broken_images_are_said(tmp_path):

@@ -11,7 +11,7 @@ import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from keyguard.detect.detector import Chunk, Detector, chat_detector, file_detector
 from keyguard.detect.evidence import kind_where_loaded
@@ -19,15 +19,17 @@ from keyguard.model import Blob, Match, Provenance, Skipped
 from keyguard.sources.archives import Member, iter_archive
 from keyguard.sources.chat import MAX_CHAT_FILE_BYTES, chat_platform, iter_messages
 from keyguard.sources.images import (
-    CleanCache,
     NotReadable,
+    ReadingCache,
     TooSmall,
-    content_digest,
     decode,
     image_format,
     inventory_fingerprints,
 )
 from keyguard.sources.reading import ARCHIVE, CHUNK_BYTES, NotText, iter_chunks, kind_of_binary, text_chunks
+
+if TYPE_CHECKING:
+    from keyguard.detect.screen import Screen
 
 CHAT_ERRORS = (ValueError, TypeError, AttributeError, KeyError)
 NEIGHBOURS_READ = 40  # files beside a blob read for a mention of Binance, at most
@@ -106,7 +108,7 @@ class Matcher:
         self.chat: Detector = chat_detector(include_examples, engine)
         self._directory: str | None = None  # the folder of the file being matched, for its neighbours
         self._name = ""
-        self._cache = CleanCache()
+        self._cache = ReadingCache()
         self._known: frozenset[str] | None = None  # the inventory's fingerprints, read at the first image value
 
     def match(self, blob: Blob, tally: Tally) -> None:
@@ -227,25 +229,12 @@ class Matcher:
         """An image's text read (OCR) and matched; False when the data is no image or images are not read."""
         if not self.images or image_format(data[:32]) is None:
             return False
-        # deferred: numpy and the OCR engine are loaded only when a scan meets an image
-        from keyguard.detect.ocr import ocr_version, read_lines
-        from keyguard.detect.screen import may_hold_values, ocr_matches, screen_of
+        from keyguard.detect.screen import ocr_matches  # deferred: numpy is loaded only when a scan meets an image
 
         tally.bytes_scanned += len(data)
         tally.files_scanned += 1
-        digest, version = content_digest(data), ocr_version()
-        if self._cache.is_clean(digest, version):
-            return True
-        try:
-            screen = screen_of(read_lines(decode(data), may_hold_values))
-        except TooSmall:
-            return True
-        except NotReadable as reason:
-            if provenance.kind == "file":  # in history and archives, broken images are routine
-                tally.skipped.append(Skipped(provenance.path, str(reason)))
-            return True
-        if not screen.tokens and not screen.pem:
-            self._cache.mark_clean(digest, version)
+        screen = self._screen(data, provenance, tally)
+        if screen is None or (not screen.tokens and not screen.pem):
             return True
         if self._known is None and screen.tokens:
             self._known = inventory_fingerprints()
@@ -253,6 +242,32 @@ class Matcher:
         matches = self._settle(ocr_matches(found, screen, self._known or frozenset()))
         tally.hits += [Hit(root, provenance, m) for m in matches]
         return True
+
+    def _screen(self, data: bytes, provenance: Provenance, tally: Tally) -> Screen | None:
+        """The image's screen as read before (cached), else read with OCR and kept; None when it is not read."""
+        # deferred: the OCR engine is loaded only when an image is read
+        from keyguard.detect.ocr import dump_lines, load_lines, ocr_version, read_lines
+        from keyguard.detect.screen import may_hold_values, screen_of
+
+        version = ocr_version()
+        kept = self._cache.get(data, version)
+        if kept is not None:
+            try:
+                return screen_of(load_lines(kept))
+            except ValueError:
+                pass  # not a reading after all: read again, and replaced
+        try:
+            lines = read_lines(decode(data), may_hold_values)
+        except TooSmall:
+            return None
+        except NotReadable as reason:
+            if provenance.kind == "file":  # in history and archives, broken images are routine
+                tally.skipped.append(Skipped(provenance.path, str(reason)))
+            return None
+        screen = screen_of(lines)
+        # an image holding no value is kept as an empty reading: none of its text is stored
+        self._cache.put(data, version, dump_lines(lines if screen.tokens or screen.pem else []))
+        return screen
 
     def _match_chat(self, data: bytes, provenance: Provenance, root: str, tally: Tally) -> bool:
         """A chat export scanned message by message; False when the data is not one."""

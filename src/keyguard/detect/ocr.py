@@ -7,8 +7,10 @@ alternatives (`I` or `l`, `O` or `0`) and its horizontal span (a doubled letter 
 
 from __future__ import annotations
 
+import json
 import math
 import threading
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -28,6 +30,7 @@ MAX_ENLARGE = 2.0
 # a box this many times as wide as high may hold a value: 62 characters of a monospace font (0.6 em each) in
 # a box 1.8 em high (the detector's margin and ours) are 20 heights wide, half a wrapped value 10
 WIDE_LINE = 10
+READER = "1"  # bump when what read_lines returns for the same image changes (cached readings are then stale)
 _LOCK = threading.Lock()
 
 
@@ -83,9 +86,34 @@ def _engine() -> Any:
 
 @cache
 def ocr_version() -> str:
+    """The OCR library's version and this reader's: a reading cached under another is not used."""
     from importlib.metadata import version
 
-    return version("rapidocr-onnxruntime")
+    return f"{version('rapidocr-onnxruntime')}.r{READER}"
+
+
+def dump_lines(lines: list[Line]) -> bytes:
+    """The lines as compact JSON, compressed: [box..., [[x0, x1, [[char, probability], ...]], ...]] each."""
+    plain = [[*line.box, [[g.x0, g.x1, g.alternatives] for g in line.glyphs]] for line in lines]
+    return zlib.compress(json.dumps(plain, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def load_lines(data: bytes) -> list[Line]:
+    """What dump_lines wrote; ValueError when it is not that."""
+    try:
+        plain = json.loads(zlib.decompress(data))
+        return [
+            Line(
+                (int(x0), int(y0), int(x1), int(y1)),
+                tuple(
+                    Glyph(tuple((str(c), float(p)) for c, p in alternatives), float(g0), float(g1))
+                    for g0, g1, alternatives in glyphs
+                ),
+            )
+            for x0, y0, x1, y1, glyphs in plain
+        ]
+    except (zlib.error, TypeError) as error:
+        raise ValueError(f"not a reading: {error}") from None
 
 
 def read_lines(image: Image.Image, read_rest: Callable[[list[Line]], bool] | None = None) -> list[Line]:

@@ -1,21 +1,26 @@
 """Images as text: which bytes are an image, decoding them (a GIF's first frame), skipping icons, and the
-cache of images known to hold nothing credential-shaped.
+cache of what OCR read in each image.
 
-The cache keeps one empty file per clean image, named by the SHA-256 of its bytes (and the OCR version):
-a rescan of the same screenshots skips OCR for every image that held no value. Images that held one are
-read again each time (they are few, a second each): nothing read in an image is ever written to disk, not
-even encrypted, so the cache can never become a copy of a secret.
+The cache keeps one file per image read, named by the SHA-256 of its bytes (and the OCR version), so a
+rescan of the same screenshots runs no OCR at all. What an image shows may be a secret, so each entry is
+encrypted with convergent encryption: AES-256-GCM under a key derived from the image's bytes by another
+hash (HMAC-SHA256 under a fixed label). The cache reveals nothing to whoever lacks the image, and whoever
+has the image already has what it shows. An entry that does not decrypt is read again and replaced.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import os
 import sqlite3
+import tempfile
 from contextlib import closing
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
 from keyguard.inventory.store import default_path as inventory_path
@@ -23,7 +28,9 @@ from keyguard.inventory.store import default_path as inventory_path
 MIN_WIDTH = 200  # narrower images (icons, avatars, emoji) cannot show a 64-character value legibly
 MIN_HEIGHT = 14
 MAX_PIXELS = 50_000_000  # larger images are skipped (a decompression bomb, or no screenshot)
-CACHE_VERSION = "1"  # bump when what makes an image clean changes
+CACHE_VERSION = "2"  # bump when what an entry holds changes
+KEY_LABEL = b"keyguard-ocr-cache-key"  # the HMAC key that turns an image's bytes into its entry's key
+NONCE = 12
 
 BMP_HEADERS = (12, 40, 56, 108, 124)  # the sizes a BMP's info header may have
 _MAGIC = (
@@ -85,25 +92,50 @@ def content_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-class CleanCache:
-    """Images known to hold nothing credential-shaped, by content hash; never fails a scan."""
+class ReadingCache:
+    """What OCR read in each image, by content hash, encrypted under a key only the image gives; never fails a
+    scan (an entry that cannot be read or written only costs the OCR)."""
 
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory or default_cache_dir()
 
-    def _path(self, digest: str, version: str) -> Path:
+    def path(self, data: bytes, version: str) -> Path:
+        digest = content_digest(data)
         return self.directory / digest[:2] / f"{digest}-{version}-{CACHE_VERSION}"
 
-    def is_clean(self, digest: str, version: str) -> bool:
-        return self._path(digest, version).exists()
-
-    def mark_clean(self, digest: str, version: str) -> None:
-        path = self._path(digest, version)
+    def get(self, data: bytes, version: str) -> bytes | None:
+        """The reading kept for these image bytes, or None (none kept, damaged, or of another version)."""
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.touch()
+            sealed = self.path(data, version).read_bytes()
+            return _cipher(data).decrypt(sealed[:NONCE], sealed[NONCE:], _tag(version))
+        except (OSError, InvalidTag, ValueError):
+            return None
+
+    def put(self, data: bytes, version: str, reading: bytes) -> None:
+        """Keeps the reading, sealed, written whole or not at all (a temporary file renamed), owner-only."""
+        path = self.path(data, version)
+        nonce = os.urandom(NONCE)
+        sealed = nonce + _cipher(data).encrypt(nonce, reading, _tag(version))
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".new-")  # mode 0600
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    out.write(sealed)
+                os.replace(temporary, path)
+            except OSError:
+                os.unlink(temporary)
+                raise
         except OSError:
             pass  # a read-only cache only costs the OCR next time
+
+
+def _cipher(data: bytes) -> AESGCM:
+    return AESGCM(hmac.new(KEY_LABEL, data, hashlib.sha256).digest())
+
+
+def _tag(version: str) -> bytes:
+    return f"keyguard-ocr/{version}/{CACHE_VERSION}".encode()
 
 
 def default_cache_dir() -> Path:
