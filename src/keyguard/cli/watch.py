@@ -59,7 +59,9 @@ def watch_command(
     ] = None,
     contain: Annotated[
         str | None,
-        typer.Option("--contain", help="On the first critical alert: cancel-orders, sweep-to-funding, or both."),
+        typer.Option(
+            "--contain", help="On the first critical alert: cancel-orders,sweep-to-funding,lock-sub-account (any)."
+        ),
     ] = None,
     guardian_key: Annotated[
         str | None,
