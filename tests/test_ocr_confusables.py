@@ -83,3 +83,17 @@ def test_a_value_found_as_text_is_taken_only_when_the_reading_allows_it():
     assert resolve_value(read(misread), others) is None
     garbled = "".join("#" if i % 6 == 5 else c for i, c in enumerate(misread))  # 10 characters no look-alike
     assert resolve_value(read(garbled), [truth.encode()]) is None
+
+
+def test_two_letters_dropped_beside_a_wide_glyph_are_found_by_fingerprint():
+    truth = value(10)[:20] + "aXb" + value(10)[23:]
+    dropped = truth[:20] + "X" + truth[23:]  # "a" and "b" lost on both sides of a glyph three letters wide
+    glyphs = read(dropped, {40: ((dropped[40], 0.6), ("0", 0.3))}, widths={20: 3 * WIDTH})
+    assert resolve(glyphs, {sha(truth)}) == truth
+    assert resolve(glyphs, {sha(value(11))}) is None
+
+
+def test_an_l_read_as_capital_l_in_a_monospace_font_is_tried():
+    truth = value(12)[:30] + "l" + value(12)[31:]
+    misread = truth[:30] + "L" + truth[31:]  # sure of "L", nothing else offered
+    assert resolve(read(misread), {sha(truth)}) == truth

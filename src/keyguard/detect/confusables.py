@@ -3,8 +3,9 @@
 OCR confuses O/0, l/1/I, Z/z/2, W/w, S/5 and reads a doubled letter once. Each character read keeps its
 alternatives with their probabilities (from the recogniser) and its width (a doubled letter read once is
 about twice as wide as its neighbours). `spellings` enumerates 64-character strings in increasing cost:
-the alternatives' log-probabilities, look-alikes the recogniser did not offer at a fixed cost, doubled
-or spurious characters. `resolve` hashes them, a bounded number, against known fingerprints (SHA-256),
+the alternatives' log-probabilities, look-alikes the recogniser did not offer at a fixed cost (font-dependent:
+a monospace l has a foot like L's), doubled letters, any letter dropped beside the widest glyphs, spurious
+characters. `resolve` hashes them, a bounded number, against known fingerprints (SHA-256),
 so a value is read exactly when the same credential is known from elsewhere.
 """
 
@@ -16,6 +17,7 @@ import math
 import string
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import replace
+from itertools import combinations
 
 from keyguard.model import Match, redact, secret_sha256
 
@@ -40,20 +42,31 @@ OFTEN_CONFUSED = {
     "oO": 2.0,
     "Q0": 2.0,
     "QO": 2.0,
+    "Ll": 2.0,
+    "wW": 2.5,
+    "kK": 3.0,
 }
+# in a monospace font I and l differ (serifs) and l has a foot like L's: measured on the same tuning screens
+MONOSPACE_CONFUSED = OFTEN_CONFUSED | {"lI": 2.0, "Il": 2.0, "Ll": 1.2}
 LOOKALIKE_COST = 3.5  # the other look-alikes
-DOUBLED_COST = 1.0  # per doubled letter restored, plus how far the glyph is from twice the usual width
+DOUBLED_COST = 1.0  # per doubled letter restored, plus WIDTH_WEIGHT times how far the glyph is from twice
+# the usual width (a glyph of the usual width is seldom a doubled letter read once)
+WIDTH_WEIGHT = 3.0
 # a character's usual width against the median one's in proportional fonts: thin letters doubled are what
 # OCR reads once most, and two of them are only as wide as one usual letter
 WIDTH_FACTOR = dict.fromkeys("iljIJft1r", 0.5) | dict.fromkeys("mwMW", 1.4)
 SPURIOUS_COST = 1.5  # per character dropped, plus its own certainty
-BUDGET = 20_000  # spellings hashed at most per value, against fingerprints only (about 0.2 s)
+BUDGET = 20_000  # spellings hashed at most per value, against fingerprints only (about 0.1 s)
+# for a reading a letter or two short or long, whose spellings are many more (letters missing, spurious)
+OFF_LENGTH_BUDGET = 60_000
+ANY_MISSING_COST = 3.0  # a character missing beside a wide glyph that is no doubled letter of it
+WIDEST = 4  # glyphs beside which any character may be missing
 MISSING_COST = 6.0  # a character missing that was no doubled letter
 MAX_VALUE_COST = 30.0  # a known value is taken for what OCR read when its spelling costs no more
 MIN_PROBABILITY = 1e-4
 
 ALPHABET = string.ascii_letters + string.digits
-_GROUPS = ("O0oQD", "Il1i", "Zz2", "Ww", "Ss5", "Cc", "Vv", "Xx", "Kk", "Uu", "Pp", "Jj", "B8", "G6", "g9q", "Yy")
+_GROUPS = ("O0oQD", "Il1i", "Ll", "Zz2", "Ww", "Ss5", "Cc", "Vv", "Xx", "Kk", "Uu", "Pp", "Jj", "B8", "G6", "g9q", "Yy")
 LOOKALIKES = {c: "".join(x for g in _GROUPS if c in g for x in g if x != c) for g in _GROUPS for c in g}
 # punctuation OCR may read instead of a letter or digit inside a value
 PUNCTUATION = {"|": "lI1", "]": "J", "[": "I", "!": "l1", "$": "S", "(": "C", "{": "C", "}": "J", "/": "l"}
@@ -70,8 +83,9 @@ def is_value_char(alternatives: Alternatives, least: float = 0.05) -> bool:
     return best in PUNCTUATION or any(c.isascii() and c.isalnum() and p >= least for c, p in alternatives[1:])
 
 
-def _options(alternatives: Alternatives) -> list[tuple[float, str]]:
+def _options(alternatives: Alternatives, monospace: bool = False) -> list[tuple[float, str]]:
     """(cost, character) for one position: letters and digits only, cheapest first."""
+    confused = MONOSPACE_CONFUSED if monospace else OFTEN_CONFUSED
     offered = [(c, p) for c, p in alternatives if len(c) == 1 and c.isascii() and c.isalnum()]
     offered += [(c, alternatives[0][1] * 0.5) for c in PUNCTUATION.get(alternatives[0][0], "")]
     if not offered:
@@ -83,7 +97,7 @@ def _options(alternatives: Alternatives) -> list[tuple[float, str]]:
         costs[c] = min(costs.get(c, cost), cost)
     for c in list(costs):
         for alike in LOOKALIKES.get(c, ""):
-            step = OFTEN_CONFUSED.get(c + alike, LOOKALIKE_COST)
+            step = confused.get(c + alike, LOOKALIKE_COST)
             costs[alike] = min(costs.get(alike, math.inf), costs[c] + step)
     return sorted((cost, c) for c, cost in costs.items())
 
@@ -91,32 +105,50 @@ def _options(alternatives: Alternatives) -> list[tuple[float, str]]:
 def _variants(glyphs: Sequence[CharRead]) -> Iterator[tuple[float, list[list[tuple[float, str]]]]]:
     """(cost, options per position) for each way to make `glyphs` 64 long: as read, a letter doubled, one
     dropped. At most two changes."""
-    options = [_options(alternatives) for alternatives, _ in glyphs]
+    widths = sorted(width for _, width in glyphs)
+    usual = (widths[len(widths) // 2] if widths else 1.0) or 1.0
+    monospace = sum(0.85 <= width / usual <= 1.15 for width in widths) >= 0.8 * len(widths)
+    options = [_options(alternatives, monospace) for alternatives, _ in glyphs]
     if any(not o for o in options):
         return
     missing = LENGTH - len(glyphs)
     if missing == 0:
         yield 0.0, options
         return
-    widths = sorted(width for _, width in glyphs)
-    usual = widths[len(widths) // 2] or 1.0
-    monospace = sum(0.85 <= width / usual <= 1.15 for width in widths) >= 0.8 * len(widths)
     if 0 < missing <= 2:
         factors = [1.0 if monospace else WIDTH_FACTOR.get(alternatives[0][0], 1.0) for alternatives, _ in glyphs]
-        costs = [DOUBLED_COST + abs(2.0 - width / (usual * f)) for (_, width), f in zip(glyphs, factors, strict=True)]
+        ratios = [width / (usual * f) for (_, width), f in zip(glyphs, factors, strict=True)]
+        costs = [DOUBLED_COST + WIDTH_WEIGHT * abs(2.0 - ratio) for ratio in ratios]
         ranked = sorted(range(len(glyphs)), key=costs.__getitem__)
-        picks = [(i,) for i in ranked] if missing == 1 else [(i, j) for i in ranked[:16] for j in ranked[:16] if i < j]
+        widest = sorted(range(len(glyphs)), key=lambda i: -ratios[i])[:WIDEST]
+        # a glyph doubled (its own options again), or for the widest few any letter missing before or after it
+        doubled = [(costs[i], i, 0) for i in (ranked if missing == 1 else ranked[:16])]
+        dropped = [
+            (DOUBLED_COST + max(0.0, 2.0 - ratios[i]) + ANY_MISSING_COST, i, side) for i in widest for side in (-1, 1)
+        ]
+        candidates = doubled + dropped
+        picks = [(c,) for c in candidates] if missing == 1 else list(combinations(candidates, 2))
         for pick in picks:
-            doubled = list(options)
-            for i in sorted(pick, reverse=True):
-                doubled.insert(i, options[i])
-            yield sum(costs[i] for i in pick), doubled
+            yield sum(c for c, _, _ in pick), _inserted(options, [(i, side) for _, i, side in pick])
     elif -2 <= missing < 0:
         costs = [SPURIOUS_COST + 4.0 * alternatives[0][1] for alternatives, _ in glyphs]
         ranked = sorted(range(len(glyphs)), key=costs.__getitem__)[:12]
         picks = [(i,) for i in ranked] if missing == -1 else [(i, j) for i in ranked for j in ranked if i < j]
         for pick in picks:
             yield sum(costs[i] for i in pick), [o for i, o in enumerate(options) if i not in pick]
+
+
+def _inserted(options: list[list[tuple[float, str]]], where: list[tuple[int, int]]) -> list[list[tuple[float, str]]]:
+    """The options with a position inserted at each glyph named: side 0, the glyph's own options before it (a
+    doubled letter read once); -1 or 1, any other letter or digit before or after it (one OCR dropped)."""
+    result: list[list[tuple[float, str]]] = []
+    for position, own in enumerate(options):
+        chars = {c for _, c in own}
+        anything = [(0.0, c) for c in ALPHABET if c not in chars]
+        result += [own if side == 0 else anything for i, side in where if i == position and side <= 0]
+        result.append(own)
+        result += [anything for i, side in where if i == position and side == 1]
+    return result
 
 
 def best_reading(glyphs: Sequence[CharRead]) -> str | None:
@@ -167,11 +199,13 @@ def _next_free(items: list[tuple[float, int, int]], start: int, used: set[int]) 
     return None
 
 
-def resolve(glyphs: Sequence[CharRead], known: Collection[str], budget: int = BUDGET) -> str | None:
+def resolve(glyphs: Sequence[CharRead], known: Collection[str], budget: int | None = None) -> str | None:
     """The spelling whose SHA-256 is among `known` (hex digests), or None within the budget; last, for a
     reading one short, any character missing anywhere (OCR drops a thin letter beside another)."""
     if not known:
         return None
+    if budget is None:
+        budget = BUDGET if len(glyphs) == LENGTH else OFF_LENGTH_BUDGET
     for spelled in spellings(glyphs, budget):
         if hashlib.sha256(spelled.encode()).hexdigest() in known:
             return spelled
