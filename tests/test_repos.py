@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -147,6 +148,7 @@ def test_a_key_behind_git_daemon_on_loopback_is_found_as_pushed(tmp_path: Path, 
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # `git daemon` runs git-daemon as a child: the whole group is stopped after
     )
     try:
         url = f"git://127.0.0.1:{port}/desk.git"
@@ -157,7 +159,7 @@ def test_a_key_behind_git_daemon_on_loopback_is_found_as_pushed(tmp_path: Path, 
         (tmp_path / "repos.txt").write_text(f"{url}\ngit://127.0.0.1:{port}/absent.git\n")
         code, report, _ = scan_json("--repos", "repos.txt", cwd=tmp_path)
     finally:
-        daemon.kill()
+        os.killpg(daemon.pid, signal.SIGKILL)
         daemon.wait()
     [finding] = report["findings"]
     assert (finding["secret_sha256"], finding["path"], finding["exposure"]) == (
