@@ -246,10 +246,15 @@ class Matcher:
     def _screen(self, data: bytes, provenance: Provenance, tally: Tally) -> Screen | None:
         """The image's screen as read before (cached), else read with OCR and kept; None when it is not read."""
         # deferred: the OCR engine is loaded only when an image is read
-        from keyguard.detect.ocr import dump_lines, load_lines, ocr_version, read_lines
+        from keyguard.detect.ocr import OcrUnavailable, dump_lines, load_lines, ocr_version, read_lines
         from keyguard.detect.screen import may_hold_values, screen_of
 
-        version = ocr_version()
+        try:
+            version = ocr_version()
+        except OcrUnavailable as reason:
+            if provenance.kind == "file":
+                tally.skipped.append(Skipped(provenance.path, str(reason)))
+            return None
         kept = self._cache.get(data, version)
         if kept is not None:
             try:

@@ -66,6 +66,7 @@ def _write(output: str, data: bytes) -> None:
 
 
 def _redact_image(data: bytes, source: str, output: str | None) -> None:
+    from keyguard.detect.ocr import OcrUnavailable
     from keyguard.sources.images import NotReadable
     from keyguard.vault.redact_image import encoded, redact_image
 
@@ -73,7 +74,7 @@ def _redact_image(data: bytes, source: str, output: str | None) -> None:
         raise fail(f"{source} is an image: give the file to write with -o (keyguard redact {source} -o safe.png)")
     try:
         redacted = redact_image(data)
-    except NotReadable as reason:
+    except (NotReadable, OcrUnavailable) as reason:
         raise fail(f"{source}: {reason}") from None
     _write(output, encoded(redacted.image, Path(output).suffix))
     found = f"{redacted.values} key or secret value{'s' if redacted.values != 1 else ''}"

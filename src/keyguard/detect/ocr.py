@@ -74,11 +74,21 @@ class Line:
         return (x0, self.box[1], x1, self.box[3])
 
 
+class OcrUnavailable(Exception):
+    """The OCR package is not installed (it has no release for Python 3.13+): images cannot be read."""
+
+
+UNAVAILABLE = "not read: OCR needs rapidocr-onnxruntime, which is not installed (it has no release for Python 3.13+)"
+
+
 @cache
 def _engine() -> Any:
     """The RapidOCR engine, one thread (the scan's worker pool spreads images over the cores)."""
     # deferred: onnxruntime and the models cost about a second, paid only when an image is met
-    from rapidocr_onnxruntime import RapidOCR
+    try:
+        from rapidocr_onnxruntime import RapidOCR
+    except ImportError:
+        raise OcrUnavailable(UNAVAILABLE) from None
 
     # det_limit_side_len: never enlarged by the detector (read_lines sizes the image itself)
     return RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1, det_limit_side_len=32)
@@ -87,9 +97,12 @@ def _engine() -> Any:
 @cache
 def ocr_version() -> str:
     """The OCR library's version and this reader's: a reading cached under another is not used."""
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
-    return f"{version('rapidocr-onnxruntime')}.r{READER}"
+    try:
+        return f"{version('rapidocr-onnxruntime')}.r{READER}"
+    except PackageNotFoundError:
+        raise OcrUnavailable(UNAVAILABLE) from None
 
 
 def dump_lines(lines: list[Line]) -> bytes:
