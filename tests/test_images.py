@@ -196,6 +196,7 @@ def test_a_rescan_runs_no_ocr_and_the_cache_holds_nothing_readable_without_the_i
     shot, clean, key, secret = two_screenshots(tmp_path)
     first, loaded = scan_seeing_imports("Pictures", tmp_path)
     assert loaded and len(first["findings"]) == 2
+    assert (first["stats"]["images_read"], first["stats"]["images_cached"]) == (2, 0)
     entries = sorted(p for p in (tmp_path / "ocr-cache").rglob("*") if p.is_file())
     assert entries == sorted([cache_entry(tmp_path, shot), cache_entry(tmp_path, clean)])
     assert {p.name.split("-")[0] for p in entries} == {
@@ -214,6 +215,7 @@ def test_a_rescan_runs_no_ocr_and_the_cache_holds_nothing_readable_without_the_i
 
     second, loaded = scan_seeing_imports("Pictures", tmp_path)
     assert not loaded  # no image was read: the OCR engine was not even loaded
+    assert (second["stats"]["images_read"], second["stats"]["images_cached"]) == (0, 2)
     assert findings_of(second) == findings_of(first)
 
 

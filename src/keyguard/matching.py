@@ -87,6 +87,8 @@ class Tally:
     bytes_scanned: int = 0
     files_scanned: int = 0
     contents: dict[str, str] = field(default_factory=dict)  # git blob id of a tracked file's content -> path
+    images_read: int = 0  # images read with OCR
+    images_cached: int = 0  # images whose reading came from the cache
 
     def add(self, other: Tally) -> None:
         self.hits += other.hits
@@ -94,6 +96,8 @@ class Tally:
         self.bytes_scanned += other.bytes_scanned
         self.files_scanned += other.files_scanned
         self.contents.update(other.contents)
+        self.images_read += other.images_read
+        self.images_cached += other.images_cached
 
 
 def git_blob_id(data: bytes) -> str:
@@ -258,9 +262,12 @@ class Matcher:
         kept = self._cache.get(data, version)
         if kept is not None:
             try:
-                return screen_of(load_lines(kept))
+                screen = screen_of(load_lines(kept))
             except ValueError:
                 pass  # not a reading after all: read again, and replaced
+            else:
+                tally.images_cached += 1
+                return screen
         try:
             lines = read_lines(decode(data), may_hold_values)
         except TooSmall:
@@ -269,6 +276,7 @@ class Matcher:
             if provenance.kind == "file":  # in history and archives, broken images are routine
                 tally.skipped.append(Skipped(provenance.path, str(reason)))
             return None
+        tally.images_read += 1
         screen = screen_of(lines)
         # an image holding no value is kept as an empty reading: none of its text is stored
         self._cache.put(data, version, dump_lines(lines if screen.tokens or screen.pem else []))

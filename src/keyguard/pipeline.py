@@ -153,6 +153,8 @@ def _histories(
         skipped += found.skipped
         read += found.bytes_scanned
         blobs_read += found.files_scanned
+        files.images_read += found.images_read
+        files.images_cached += found.images_cached
         stats.append({"path": shown, "status": "scanned", "blobs_scanned": source.listed, "since": options.since})
     return attributed, stats, (blobs_read, read)
 
@@ -231,6 +233,8 @@ def scan(
         "jobs": workers.used,
         "history": histories,
         "verified_pairs": verified_pairs,
+        "images_read": tally.images_read,  # with OCR
+        "images_cached": tally.images_cached,  # their reading taken from the cache: no OCR
     }
     if org is not None:
         stats["jobs"] = org.cluster["workers"] if options.scheduler else workers.used

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from keyguard.cluster.runner import Runner
@@ -103,9 +103,7 @@ class _OrgScanner:
 
     def finish(self, entry: _Repo) -> None:
         read = entry.outcome.tally
-        self.result.tally.add(
-            Tally(skipped=read.skipped, bytes_scanned=read.bytes_scanned, files_scanned=read.files_scanned)
-        )
+        self.result.tally.add(replace(read, hits=[], contents={}))  # its hits come back attributed
         status = "scanned" if entry.lost is None else entry.lost
         self.result.repositories.append(
             {
