@@ -125,6 +125,8 @@ def test_one_key_in_several_repositories_is_one_finding_with_every_place(tmp_pat
     assert stats["cluster"] == {"scheduler": None, "workers": stats["jobs"], "tasks": 6}
     assert [row["status"] for row in stats["repositories"]] == ["scanned"] * 3 + ["unreachable"] * 3
     assert stats["files_scanned"] == 4 and shared not in text and own not in text
+    shown = run_keyguard("scan", "--repos", str(listing), cwd=tmp_path)
+    assert "repositories: 3 scanned, 3 unreachable on this machine (6 tasks)" in shown.stdout.decode()
 
 
 def test_a_key_behind_git_daemon_on_loopback_is_found_as_pushed(tmp_path: Path, cache: Path) -> None:

@@ -154,11 +154,31 @@ def render_text(result: ScanResult, console: Console, baselined: int = 0) -> Non
     for history in result.stats.get("history", []):
         detail = f"{history['blobs_scanned']} blobs" if "blobs_scanned" in history else history["status"]
         console.print(f"[dim]git history of {escape(history['path'])}: {detail}[/dim]")
+    for line in _work_lines(result.stats):
+        console.print(f"[dim]{escape(line)}[/dim]")
     reasons = Counter(s.reason for s in result.skipped)
     if reasons:
         listed = ", ".join(f"{reason}: {count}" for reason, count in reasons.most_common(5))
         more = f", {len(reasons) - 5} other reasons" if len(reasons) > 5 else ""
         console.print(f"[dim]skipped {len(result.skipped)} ({escape(listed)}{more}); --format json lists them[/dim]")
+
+
+def _work_lines(stats: dict) -> list[str]:
+    """The repositories of --repos and where they were scanned; the images read with OCR or from the cache."""
+    lines = []
+    if repositories := stats.get("repositories"):
+        by_status = Counter(repository["status"] for repository in repositories)
+        cluster = stats.get("cluster") or {}
+        where = (
+            f"on {cluster['scheduler']} ({cluster['workers']} workers, {cluster['tasks']} tasks)"
+            if cluster.get("scheduler")
+            else f"on this machine ({cluster.get('tasks', 0)} tasks)"
+        )
+        lines.append(f"repositories: {', '.join(f'{n} {status}' for status, n in by_status.items())} {where}")
+    read, cached = stats.get("images_read", 0), stats.get("images_cached", 0)
+    if read or cached:
+        lines.append(f"images: {read} read with OCR, {cached} from the cache")
+    return lines
 
 
 def summary_line(result: ScanResult, baselined: int = 0) -> str:
