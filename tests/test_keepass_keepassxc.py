@@ -8,14 +8,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 
 import pytest
 from lxml import etree
 from pykeepass.kdbx_parsing.common import aes_kdf as pykeepass_aes_kdf
 from test_keepass import ED25519, PAIRS, PASSWORD, add_keepassxc_entries, new_database, reopen
 
-from conftest import isolated_env, make_canaries
+from conftest import isolated_env, keyguard_in, make_canaries
 from keyguard.vault.aes_kdf import CHUNK_BLOCKS, aes_kdf, aes_kdf_parameters
 from keyguard.vault.keepass import KeePassBackend
 from keyguard.vault.store import new_entry
@@ -69,19 +68,10 @@ def test_keepassxc_reads_what_keyguard_wrote_into_its_database(tmp_path, monkeyp
     assert reopen(path).version == (3, 1) and rounds > 100_000  # what KeePassXC chose, not a test's cheap value
 
     env = {**isolated_env(tmp_path, KEYGUARD_KEEPASS_PASSWORD=PASSWORD), "KEYGUARD_VAULT": f"keepass:{path}"}
-    listed = subprocess.run(
-        [sys.executable, "-m", "keyguard", "vault", "list"], env=env, capture_output=True, text=True, timeout=60
-    )
+    listed = keyguard_in(env, "vault", "list")
     assert listed.returncode == 0, listed.stderr
     assert "quant-trading" in listed.stdout and "ed-bot" in listed.stdout and "Gmail" not in listed.stdout
-    added = subprocess.run(
-        [sys.executable, "-m", "keyguard", "vault", "add", "new-bot"],
-        env=env,
-        input=f"{PAIRS[9][0]}\n{PAIRS[9][1]}\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    added = keyguard_in(env, "vault", "add", "new-bot", stdin=f"{PAIRS[9][0]}\n{PAIRS[9][1]}\n")
     assert added.returncode == 0, added.stderr
     monkeypatch.setenv("KEYGUARD_KEEPASS_PASSWORD", PASSWORD)
     with KeePassBackend(path).edit() as entries:  # what rotate does: the new key into the same entry
@@ -148,14 +138,7 @@ def test_keepassxc_reads_kdbx4_databases_keyguard_changed(tmp_path, monkeypatch,
 def test_keepassxc_opens_a_database_keyguard_created(tmp_path):
     path = tmp_path / "new.kdbx"
     env = {**isolated_env(tmp_path, KEYGUARD_KEEPASS_PASSWORD=PASSWORD), "KEYGUARD_VAULT": f"keepass:{path}"}
-    added = subprocess.run(
-        [sys.executable, "-m", "keyguard", "vault", "add", "first"],
-        env=env,
-        input=f"{PAIRS[0][0]}\n{PAIRS[0][1]}\n",
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    added = keyguard_in(env, "vault", "add", "first", stdin=f"{PAIRS[0][0]}\n{PAIRS[0][1]}\n")
     assert added.returncode == 0, added.stderr
     shown = _keepassxc("show", "-q", "-s", "-a", "UserName", "-a", "Password", str(path), "first")
     assert shown.split() == list(PAIRS[0])
